@@ -1,0 +1,47 @@
+# maildock: `make run` starts the server on the loopback-only development
+# default; `make test` installs what the tests need and runs them all.
+
+GO      ?= go
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+LDFLAGS := -s -w -X main.version=$(VERSION)
+# Tools the end-to-end tests drive maildock with (Debian package names).
+TEST_TOOLS := curl python3 openssl fetchmail
+
+.PHONY: all build run test test-deps vet unit fuzz-smoke bench clean
+
+all: build
+
+build:
+	CGO_ENABLED=0 $(GO) build -trimpath -ldflags '$(LDFLAGS)' -o bin/maildock ./cmd/maildock
+
+run: build
+	./bin/maildock serve
+
+test: test-deps vet unit fuzz-smoke
+
+# Installs the independent clients the tests use, only when missing.
+test-deps:
+	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	if [ -n "$$missing" ]; then \
+		echo "installing:$$missing"; \
+		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \
+		$$SUDO apt-get update -qq && DEBIAN_FRONTEND=noninteractive $$SUDO apt-get install -y -qq $$missing >/dev/null; \
+	fi
+
+vet:
+	$(GO) vet ./...
+	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+unit:
+	$(GO) test -race -timeout 15m ./...
+
+# A few seconds of every fuzz target, on top of their seed corpora (which
+# `unit` already runs as tests).
+fuzz-smoke:
+	./scripts/fuzz-smoke 5s
+
+bench:
+	./scripts/bench
+
+clean:
+	rm -rf bin
