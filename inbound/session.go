@@ -1,0 +1,270 @@
+package inbound
+
+import (
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"strings"
+	"sync"
+	"time"
+
+	"github.com/emersion/go-smtp"
+
+	"github.com/maildock/maildock/mailstore"
+)
+
+// Replies, in one place. go-smtp checks the type of a session method's
+// error (not errors.As), so these are returned as they are, never wrapped.
+var (
+	errTLSRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Must issue a STARTTLS command first"}
+	errTooBig      = &smtp.SMTPError{Code: 552, EnhancedCode: smtp.EnhancedCode{5, 3, 4}, Message: "Message exceeds the maximum size"}
+	errRelay       = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 7, 1}, Message: "Relaying denied: this server only accepts mail for its own domains"}
+	errUnknownUser = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 1}, Message: "No such user here"}
+	errBadAddress  = &smtp.SMTPError{Code: 550, EnhancedCode: smtp.EnhancedCode{5, 1, 3}, Message: "Bad recipient address syntax"}
+	errTooMany     = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "Too many recipients"}
+	errStorage     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem storing the message, try again later"}
+	errNoRcpt      = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
+)
+
+type session struct {
+	s   *Server
+	c   *smtp.Conn
+	id  string
+	log *slog.Logger
+
+	// mu guards the transaction: with BDAT, go-smtp runs Data in a
+	// goroutine of its own and may call Reset while Data still runs.
+	mu   sync.Mutex
+	tx   transaction
+	inTx bool // guarded by s.mu
+}
+
+// transaction is the envelope collected by MAIL and RCPT.
+type transaction struct {
+	from  string
+	rcpts []string
+	// accounts in the order first named, with their recipients
+	accounts []string
+	byAcct   map[string][]string
+}
+
+func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
+	id := fmt.Sprintf("s%06d", s.ids.Add(1))
+	sess := &session{s: s, c: c, id: id, log: s.log.With("conn", id, "remote", c.Conn().RemoteAddr().String())}
+	s.mu.Lock()
+	s.sessions[sess] = struct{}{}
+	s.mu.Unlock()
+	sess.log.Debug("session", "helo", c.Hostname())
+	return sess, nil
+}
+
+func (ss *session) tlsState() (tls.ConnectionState, bool) {
+	return ss.c.TLSConnectionState()
+}
+
+func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	if _, isTLS := ss.tlsState(); ss.s.opt.RequireTLS && !isTLS {
+		return errTLSRequired
+	}
+	if opts != nil && opts.Size > ss.s.opt.MaxMessageSize {
+		return errTooBig
+	}
+	ss.mu.Lock()
+	ss.tx = transaction{from: from}
+	ss.mu.Unlock()
+	ss.s.mu.Lock()
+	ss.inTx = true
+	ss.s.mu.Unlock()
+	return nil
+}
+
+func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
+	ss.mu.Lock()
+	defer ss.mu.Unlock()
+	tx := &ss.tx
+	if len(tx.rcpts) >= ss.s.opt.MaxRecipients {
+		return errTooMany
+	}
+	account, err := ss.s.lookup(to)
+	if err != nil {
+		ss.log.Info("recipient refused", "rcpt", to, "reply", err.Error())
+		return err
+	}
+	tx.rcpts = append(tx.rcpts, to)
+	if tx.byAcct == nil {
+		tx.byAcct = map[string][]string{}
+	}
+	if _, ok := tx.byAcct[account]; !ok {
+		tx.accounts = append(tx.accounts, account)
+	}
+	tx.byAcct[account] = append(tx.byAcct[account], to)
+	return nil
+}
+
+// lookup maps a recipient to its account, or returns the reply refusing
+// it. Nothing here ever leads to relaying: an address is ours or refused.
+func (s *Server) lookup(addr string) (string, *smtp.SMTPError) {
+	addr = strings.ToLower(strings.TrimSpace(addr))
+	at := strings.LastIndexByte(addr, '@')
+	if at <= 0 || at == len(addr)-1 {
+		return "", errBadAddress
+	}
+	local, domain := addr[:at], addr[at+1:]
+	dir := s.dir.Load()
+	if !dir.ours(domain) {
+		return "", errRelay
+	}
+	// Source routes, percent hacks, bang paths and quoted local parts
+	// holding an @ are how relays were once abused: refuse them as relaying
+	// rather than guess (RFC 5321 3.6.1, 3.6.2).
+	if strings.ContainsAny(local, "%!@:,") || strings.HasPrefix(local, "\"") {
+		return "", errRelay
+	}
+	if acct, ok := dir.Exact[addr]; ok {
+		return acct, nil
+	}
+	if acct, ok := dir.CatchAll[domain]; ok {
+		return acct, nil
+	}
+	return "", errUnknownUser
+}
+
+func (ss *session) Data(r io.Reader) (err error) {
+	start := time.Now()
+	ss.mu.Lock()
+	tx := ss.tx
+	ss.mu.Unlock()
+	defer func() {
+		if v := recover(); v != nil {
+			ss.log.Error("panic while receiving data", "panic", fmt.Sprint(v))
+			io.Copy(io.Discard, r)
+			err = errStorage
+		}
+	}()
+	if len(tx.accounts) == 0 {
+		io.Copy(io.Discard, r)
+		return errNoRcpt
+	}
+	received := ss.received(&tx)
+	msg, err := mailstore.ReadMessage(io.MultiReader(strings.NewReader(received), r), ss.s.opt.MaxMessageSize+int64(len(received)))
+	if err != nil {
+		io.Copy(io.Discard, r)
+		var se *smtp.SMTPError
+		switch {
+		case errors.As(err, &se):
+			err = se // go-smtp's own, e.g. 552 from its size limit: unwrapped
+		case errors.Is(err, mailstore.ErrTooLarge):
+			err = errTooBig
+		default:
+			ss.log.Error("reading message", "err", err)
+			err = errStorage
+		}
+		ss.logResult(&tx, start, nil, 0, err)
+		return err
+	}
+	dir := ss.s.dir.Load()
+	targets := make([]mailstore.Target, 0, len(tx.accounts))
+	for _, a := range tx.accounts {
+		t := mailstore.Target{Account: a, EnvFrom: tx.from, EnvTo: tx.byAcct[a]}
+		if p := dir.Pickup[a]; p.Enabled {
+			t.Pickup, t.PickupOnly = true, !p.Keep
+		}
+		targets = append(targets, t)
+	}
+	delivered, err := ss.s.opt.Store.Deliver(context.Background(), msg, targets)
+	if err != nil {
+		ss.log.Error("storing message", "err", err)
+		ss.logResult(&tx, start, msg, 0, errStorage)
+		return errStorage
+	}
+	ss.logResult(&tx, start, msg, len(delivered), nil)
+	return nil
+}
+
+// logResult writes the one line per message an admin greps for.
+func (ss *session) logResult(tx *transaction, start time.Time, msg *mailstore.Message, stored int, err error) {
+	attrs := []any{"from", tx.from, "rcpts", tx.rcpts, "accounts", tx.accounts, "helo", ss.c.Hostname(),
+		"duration", time.Since(start).Round(time.Millisecond)}
+	if st, ok := ss.tlsState(); ok {
+		attrs = append(attrs, "tls", tls.VersionName(st.Version), "cipher", tls.CipherSuiteName(st.CipherSuite))
+	} else {
+		attrs = append(attrs, "tls", "none")
+	}
+	if msg != nil {
+		attrs = append(attrs, "size", msg.Size(), "message_id", msg.Structure().Envelope.MessageID)
+	}
+	if err != nil {
+		ss.log.Warn("message refused", append(attrs, "result", err.Error())...)
+		return
+	}
+	ss.log.Info("message stored", append(attrs, "result", "250", "copies", stored)...)
+}
+
+// received is the Received: field prepended to every message (RFC 5321
+// 4.4, protocol names from RFC 3848). No reverse DNS: the peer is named by
+// its address and the name it gave in EHLO.
+func (ss *session) received(tx *transaction) string {
+	proto := "ESMTP"
+	tlsInfo := ""
+	if st, ok := ss.tlsState(); ok {
+		proto = "ESMTPS"
+		tlsInfo = fmt.Sprintf("\r\n\t(using %s with cipher %s)", tls.VersionName(st.Version), tls.CipherSuiteName(st.CipherSuite))
+	}
+	ip := remoteIP(ss.c.Conn().RemoteAddr())
+	forClause := ""
+	if len(tx.rcpts) == 1 {
+		forClause = "\r\n\tfor <" + clean(tx.rcpts[0]) + ">"
+	}
+	return fmt.Sprintf("Received: from %s (%s)\r\n\tby %s (maildock) with %s id %s%s%s;\r\n\t%s\r\n",
+		clean(ss.c.Hostname()), ip, ss.s.opt.Hostname, proto, ss.id, tlsInfo, forClause, time.Now().Format(time.RFC1123Z))
+}
+
+// clean keeps what a peer said printable and short before it goes into a
+// header.
+func clean(s string) string {
+	b := make([]byte, 0, len(s))
+	for i := 0; i < len(s) && len(b) < 255; i++ {
+		if c := s[i]; c > ' ' && c < 0x7f && c != '(' && c != ')' && c != '<' && c != '>' && c != ';' {
+			b = append(b, c)
+		}
+	}
+	if len(b) == 0 {
+		return "unknown"
+	}
+	return string(b)
+}
+
+// Reset ends a transaction (go-smtp calls it after the reply to DATA or
+// BDAT LAST has been written, and on RSET). During shutdown, that is when
+// the connection is closed: the transaction got its answer.
+func (ss *session) Reset() {
+	ss.mu.Lock()
+	ss.tx = transaction{}
+	ss.mu.Unlock()
+	ss.s.mu.Lock()
+	ss.inTx = false
+	closing := ss.s.closed
+	ss.s.mu.Unlock()
+	if closing {
+		ss.s.goodbye(ss.c.Conn())
+	}
+}
+
+func (ss *session) Logout() error {
+	ss.s.mu.Lock()
+	delete(ss.s.sessions, ss)
+	ss.s.mu.Unlock()
+	return nil
+}
+
+// goodbye tells a client the server is going away and closes its
+// connection.
+func (s *Server) goodbye(c net.Conn) {
+	c.SetWriteDeadline(time.Now().Add(2 * time.Second))
+	io.WriteString(c, "421 4.3.2 "+s.opt.Hostname+" shutting down, try again later\r\n")
+	c.Close()
+}
