@@ -343,9 +343,9 @@ func TestPipelining(t *testing.T) {
 	}
 }
 
-func TestIdleTimeoutAndShutdown(t *testing.T) {
+func TestIdleTimeout(t *testing.T) {
 	b := &fakeBackend{msgs: testMsgs}
-	addr, _, s := startPOP3(t, b, func(o *Options) { o.IdleTimeout = 300 * time.Millisecond })
+	addr, _, _ := startPOP3(t, b, func(o *Options) { o.IdleTimeout = 300 * time.Millisecond })
 	idle := dial(t, addr)
 	login(idle)
 	idle.cmd("DELE 1", "+OK")
@@ -358,7 +358,14 @@ func TestIdleTimeoutAndShutdown(t *testing.T) {
 		t.Errorf("a timed-out session committed %v", b.committed)
 	}
 	b.mu.Unlock()
+}
 
+// Shutdown tells a connected client before closing. (A separate server
+// from TestIdleTimeout: with its short idle timer, a slow machine could
+// close this session before Shutdown speaks.)
+func TestShutdownSaysSo(t *testing.T) {
+	b := &fakeBackend{msgs: testMsgs}
+	addr, _, s := startPOP3(t, b, nil)
 	busy := dial(t, addr)
 	busy.cmd("NOOP", "-ERR")
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
