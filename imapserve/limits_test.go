@@ -14,8 +14,10 @@ import (
 	"time"
 )
 
+// The timer is 1.5 s: long enough that a loaded machine does not log a
+// session out between two commands of the test.
 func TestAutologout(t *testing.T) {
-	e := newIMAPEnv(t, func(o *Options) { o.idleForTest = 300 * time.Millisecond })
+	e := newIMAPEnv(t, func(o *Options) { o.idleForTest = 1500 * time.Millisecond })
 	a := e.raw()
 	a.ok(`LOGIN app "s3cret pass"`)
 	a.ok("SELECT INBOX")
@@ -36,8 +38,8 @@ func TestAutologout(t *testing.T) {
 	// Activity keeps a session alive past the timer.
 	c := e.raw()
 	c.ok(`LOGIN app "s3cret pass"`)
-	for range 5 {
-		time.Sleep(100 * time.Millisecond)
+	for range 5 { // 2 s in all, longer than the timer
+		time.Sleep(400 * time.Millisecond)
 		c.ok("NOOP")
 	}
 	waitFor(t, 5*time.Second, "closed sessions to be released", func() bool { return e.srv.perAcctCount(imapUser) == 1 })
