@@ -62,6 +62,15 @@ type SMTPConfig struct {
 	RequireTLS      bool     `toml:"require_tls"`
 	AllowedNetworks []string `toml:"allowed_networks"` // as written; empty = anyone
 	LegacyTLS       bool     `toml:"legacy_tls"`
+	// Connection caps: beyond them a new connection gets 421 4.7.0.
+	// Exchange Online opens many connections from one address when it
+	// drains a queue, hence the high per-IP default.
+	MaxConnections      int `toml:"max_connections"`        // default 500
+	MaxConnectionsPerIP int `toml:"max_connections_per_ip"` // default 64
+	// MaxErrors is how many error replies (unknown commands, bad
+	// syntax, refused recipients) one session gets before 421 4.7.0 and
+	// a close: an address harvester or a confused client stops there.
+	MaxErrors int `toml:"max_errors"` // default 20
 
 	// AllowedPrefixes is AllowedNetworks parsed; bare addresses become
 	// /32 or /128.
@@ -73,6 +82,12 @@ type ListenerConfig struct {
 	Listen    []string `toml:"listen"`     // plain, with STARTTLS
 	ListenTLS []string `toml:"listen_tls"` // implicit TLS
 	LegacyTLS bool     `toml:"legacy_tls"`
+	// Connection caps: beyond the per-IP cap a new connection is refused
+	// (IMAP "* BYE", POP3 "-ERR [SYS/TEMP]"); beyond the per-account cap
+	// an IMAP login gets NO [LIMIT]. POP3 allows one session per account
+	// anyway (RFC 1939 locking), so it has no per-account key.
+	MaxConnectionsPerIP      int `toml:"max_connections_per_ip"`      // default 50
+	MaxConnectionsPerAccount int `toml:"max_connections_per_account"` // default 20; IMAP and submission
 }
 
 // AuthConfig is [auth]: logins over IMAP, POP3 and submission.
@@ -200,15 +215,21 @@ func defaults() *Config {
 		DataDir:  DefaultDataDir,
 		Log:      LogConfig{Level: "info", Format: "text"},
 		SMTP: SMTPConfig{
-			Listen:          []string{"127.0.0.1:25"},
-			ListenTLS:       []string{},
-			MaxMessageSize:  DefaultMaxMessageSize,
-			MaxRecipients:   100,
-			AllowedNetworks: []string{},
+			Listen:              []string{"127.0.0.1:25"},
+			ListenTLS:           []string{},
+			MaxMessageSize:      DefaultMaxMessageSize,
+			MaxRecipients:       100,
+			AllowedNetworks:     []string{},
+			MaxConnections:      500,
+			MaxConnectionsPerIP: 64,
+			MaxErrors:           20,
 		},
-		IMAP:       ListenerConfig{Listen: []string{"127.0.0.1:143"}, ListenTLS: []string{"127.0.0.1:993"}},
-		POP3:       ListenerConfig{Listen: []string{"127.0.0.1:110"}, ListenTLS: []string{"127.0.0.1:995"}},
-		Submission: ListenerConfig{Listen: []string{}, ListenTLS: []string{}},
+		IMAP: ListenerConfig{Listen: []string{"127.0.0.1:143"}, ListenTLS: []string{"127.0.0.1:993"},
+			MaxConnectionsPerIP: 50, MaxConnectionsPerAccount: 20},
+		POP3: ListenerConfig{Listen: []string{"127.0.0.1:110"}, ListenTLS: []string{"127.0.0.1:995"},
+			MaxConnectionsPerIP: 50},
+		Submission: ListenerConfig{Listen: []string{}, ListenTLS: []string{},
+			MaxConnectionsPerIP: 50, MaxConnectionsPerAccount: 20},
 		Auth: AuthConfig{
 			PlaintextNetworks: []string{"127.0.0.0/8", "::1/128"},
 			MaxFailures:       10,
@@ -282,8 +303,8 @@ func Development() *Config {
 	c.Hostname = "localhost"
 	c.DataDir = "./maildock-data"
 	c.SMTP.Listen = []string{"127.0.0.1:2525"}
-	c.IMAP = ListenerConfig{Listen: []string{"127.0.0.1:1143"}, ListenTLS: []string{"127.0.0.1:1993"}}
-	c.POP3 = ListenerConfig{Listen: []string{"127.0.0.1:1110"}, ListenTLS: []string{"127.0.0.1:1995"}}
+	c.IMAP.Listen, c.IMAP.ListenTLS = []string{"127.0.0.1:1143"}, []string{"127.0.0.1:1993"}
+	c.POP3.Listen, c.POP3.ListenTLS = []string{"127.0.0.1:1110"}, []string{"127.0.0.1:1995"}
 	c.HTTP.Listen = "127.0.0.1:8025"
 	c.Accounts = []Account{{
 		Name:         "app",

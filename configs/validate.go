@@ -75,6 +75,9 @@ func (v *validator) config(c *Config) {
 	v.tls(c.TLS)
 	v.listeners(c)
 	v.smtp(&c.SMTP)
+	v.listener("imap", &c.IMAP, true)
+	v.listener("pop3", &c.POP3, false)
+	v.listener("submission", &c.Submission, true)
 	v.auth(&c.Auth)
 	v.relay(c)
 	names := v.accounts(c.Accounts)
@@ -183,6 +186,24 @@ func (v *validator) smtp(s *SMTPConfig) {
 		v.add("smtp.max_recipients", "smtp.max_recipients must be at least 1 (default 100)")
 	}
 	s.AllowedPrefixes = v.prefixes("smtp.allowed_networks", s.AllowedNetworks)
+	v.atLeastOne("smtp.max_connections", s.MaxConnections, 500)
+	v.atLeastOne("smtp.max_connections_per_ip", s.MaxConnectionsPerIP, 64)
+	v.atLeastOne("smtp.max_errors", s.MaxErrors, 20)
+}
+
+func (v *validator) listener(name string, l *ListenerConfig, perAccount bool) {
+	v.atLeastOne(name+".max_connections_per_ip", l.MaxConnectionsPerIP, 50)
+	if perAccount {
+		v.atLeastOne(name+".max_connections_per_account", l.MaxConnectionsPerAccount, 20)
+	} else if l.MaxConnectionsPerAccount != 0 {
+		v.add(name+".max_connections_per_account", "%s.max_connections_per_account: POP3 allows one session per account at a time (RFC 1939); remove the key", name)
+	}
+}
+
+func (v *validator) atLeastOne(key string, n, def int) {
+	if n < 1 {
+		v.add(key, "%s must be at least 1 (default %d)", key, def)
+	}
 }
 
 func (v *validator) auth(a *AuthConfig) {

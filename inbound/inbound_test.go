@@ -688,3 +688,59 @@ func TestSetDirectory(t *testing.T) {
 		t.Errorf("address removed by the reload: %s, want 550 5.7.1", got)
 	}
 }
+
+// A session that keeps getting refused (an address harvester) gets 421
+// 4.7.0 at MaxErrors and is closed, in clear text and after STARTTLS;
+// more recipients than MaxRecipients are not errors (RFC 5321 3.3).
+func TestTooManyErrors(t *testing.T) {
+	ts := startServer(t, func(o *Options) { o.MaxErrors = 3; o.MaxRecipients = 2 })
+	for _, startTLS := range []bool{false, true} {
+		c, err := smtp.Dial(ts.addr)
+		if startTLS {
+			c, err = smtp.DialStartTLS(ts.addr, ts.clientTLS)
+		}
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		if err := c.Mail("h@example.org", nil); err != nil {
+			t.Fatal(err)
+		}
+		for i, want := range []string{"550 5.1.1", "550 5.7.1", "421 4.7.0"} {
+			rcpt := fmt.Sprintf("guess%d@app1.test", i)
+			if i == 1 {
+				rcpt = "victim@elsewhere.test"
+			}
+			if got := smtpCode(c.Rcpt(rcpt, nil)); got != want {
+				t.Errorf("tls=%v RCPT %d: %q, want %q", startTLS, i, got, want)
+			}
+		}
+		if err := c.Noop(); err == nil {
+			t.Errorf("tls=%v: connection still open after 421", startTLS)
+		}
+	}
+
+	// 452 for recipients beyond MaxRecipients is no error: the message
+	// still goes through.
+	c, err := smtp.Dial(ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Hello("many.test")
+	c.Mail("m@example.org", nil)
+	for i := range 6 {
+		err := c.Rcpt(fmt.Sprintf("r%d@app2.test", i), nil)
+		if want := map[bool]string{true: "250", false: "452 4.5.3"}[i < 2]; smtpCode(err) != want {
+			t.Errorf("RCPT %d: %q, want %q", i, smtpCode(err), want)
+		}
+	}
+	w, err := c.Data()
+	if err != nil {
+		t.Fatal(err)
+	}
+	io.WriteString(w, "Subject: many\r\n\r\nbody\r\n")
+	if err := w.Close(); err != nil {
+		t.Errorf("DATA after 452s: %v", err)
+	}
+}

@@ -1,9 +1,11 @@
 package inbound
 
 import (
+	"crypto/tls"
 	"net"
 	"net/netip"
 	"sync"
+	"sync/atomic"
 	"time"
 )
 
@@ -103,6 +105,9 @@ type idleConn struct {
 	implicitTLS bool
 	once        sync.Once
 	release     func()
+	// hangUp makes the next write the last: the session sets it before
+	// returning its final 421, which go-smtp then writes.
+	hangUp atomic.Bool
 }
 
 func (c *idleConn) Read(p []byte) (int, error) {
@@ -112,7 +117,26 @@ func (c *idleConn) Read(p []byte) (int, error) {
 
 func (c *idleConn) Write(p []byte) (int, error) {
 	c.Conn.SetWriteDeadline(time.Now().Add(c.write))
-	return c.Conn.Write(p)
+	n, err := c.Conn.Write(p)
+	if c.hangUp.Load() {
+		c.Conn.Close()
+	}
+	return n, err
+}
+
+// idleConnOf finds the idleConn under a session's connection (under the
+// *tls.Conn after STARTTLS or on an implicit-TLS port).
+func idleConnOf(c net.Conn) *idleConn {
+	for {
+		switch v := c.(type) {
+		case *idleConn:
+			return v
+		case *tls.Conn:
+			c = v.NetConn()
+		default:
+			return nil
+		}
+	}
 }
 
 func (c *idleConn) Close() error {

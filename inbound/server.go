@@ -52,6 +52,7 @@ type Options struct {
 	WriteTimeout        time.Duration  // idle time allowed while writing; default 1 minute
 	MaxConnections      int            // default 500
 	MaxConnectionsPerIP int            // default 64 (Exchange Online opens many from one address when it drains a queue)
+	MaxErrors           int            // refused MAIL/RCPT per session before 421 4.7.0; default 20
 	Logger              *slog.Logger
 }
 
@@ -126,6 +127,9 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.MaxConnections <= 0 {
 		opts.MaxConnections = 500
+	}
+	if opts.MaxErrors <= 0 {
+		opts.MaxErrors = 20
 	}
 	if opts.MaxConnectionsPerIP <= 0 {
 		opts.MaxConnectionsPerIP = 64

@@ -28,6 +28,7 @@ var (
 	errTooMany     = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "Too many recipients"}
 	errStorage     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem storing the message, try again later"}
 	errNoRcpt      = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
+	errTooManyErrs = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors, closing the connection"}
 )
 
 type session struct {
@@ -40,7 +41,24 @@ type session struct {
 	// goroutine of its own and may call Reset while Data still runs.
 	mu   sync.Mutex
 	tx   transaction
+	errs int  // refused MAIL and RCPT commands, guarded by mu
 	inTx bool // guarded by s.mu
+}
+
+// refuse counts a refused MAIL or RCPT. Past Options.MaxErrors the session
+// ends with 421 4.7.0: an address harvester (or a client in a loop) gets
+// no more answers. Unknown commands and syntax errors are go-smtp's: it
+// closes the connection after its own small limit. Called with ss.mu held.
+func (ss *session) refuse(err *smtp.SMTPError) error {
+	ss.errs++
+	if ss.errs < ss.s.opt.MaxErrors {
+		return err
+	}
+	ss.log.Warn("too many errors; closing the connection", "errors", ss.errs, "last", err.Error())
+	if ic := idleConnOf(ss.c.Conn()); ic != nil {
+		ic.hangUp.Store(true)
+	}
+	return errTooManyErrs
 }
 
 // transaction is the envelope collected by MAIL and RCPT.
@@ -67,13 +85,15 @@ func (ss *session) tlsState() (tls.ConnectionState, bool) {
 }
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
+	ss.mu.Lock()
 	if _, isTLS := ss.tlsState(); ss.s.opt.RequireTLS && !isTLS {
-		return errTLSRequired
+		defer ss.mu.Unlock()
+		return ss.refuse(errTLSRequired)
 	}
 	if opts != nil && opts.Size > ss.s.opt.MaxMessageSize {
-		return errTooBig
+		defer ss.mu.Unlock()
+		return ss.refuse(errTooBig)
 	}
-	ss.mu.Lock()
 	ss.tx = transaction{from: from}
 	ss.mu.Unlock()
 	ss.s.mu.Lock()
@@ -87,12 +107,14 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	defer ss.mu.Unlock()
 	tx := &ss.tx
 	if len(tx.rcpts) >= ss.s.opt.MaxRecipients {
+		// Not an error of the client's: RFC 5321 3.3 has it send the
+		// rest in a later transaction, so this is not counted.
 		return errTooMany
 	}
 	account, err := ss.s.lookup(to)
 	if err != nil {
 		ss.log.Info("recipient refused", "rcpt", to, "reply", err.Error())
-		return err
+		return ss.refuse(err)
 	}
 	tx.rcpts = append(tx.rcpts, to)
 	if tx.byAcct == nil {

@@ -20,15 +20,18 @@ import (
 
 func smtpOptions(cfg *configs.Config, store *mailstore.Store, src *certs.Source, log *slog.Logger) inbound.Options {
 	return inbound.Options{
-		Hostname:        cfg.Hostname,
-		Store:           store,
-		Directory:       directory(cfg),
-		MaxMessageSize:  int64(cfg.SMTP.MaxMessageSize),
-		MaxRecipients:   cfg.SMTP.MaxRecipients,
-		RequireTLS:      cfg.SMTP.RequireTLS,
-		AllowedNetworks: cfg.SMTP.AllowedPrefixes,
-		TLSConfig:       certs.ServerConfig(src, cfg.SMTP.LegacyTLS),
-		Logger:          log,
+		Hostname:            cfg.Hostname,
+		Store:               store,
+		Directory:           directory(cfg),
+		MaxMessageSize:      int64(cfg.SMTP.MaxMessageSize),
+		MaxRecipients:       cfg.SMTP.MaxRecipients,
+		RequireTLS:          cfg.SMTP.RequireTLS,
+		AllowedNetworks:     cfg.SMTP.AllowedPrefixes,
+		TLSConfig:           certs.ServerConfig(src, cfg.SMTP.LegacyTLS),
+		MaxConnections:      cfg.SMTP.MaxConnections,
+		MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
+		MaxErrors:           cfg.SMTP.MaxErrors,
+		Logger:              log,
 	}
 }
 
@@ -78,6 +81,7 @@ func pop3Options(cfg *configs.Config, backend pop3.Backend, src *certs.Source, l
 		AllowPlaintext: plaintextAllowed(cfg.Auth.PlaintextPrefixes),
 		Greeting:       cfg.Hostname,
 		Implementation: "maildock",
+		MaxConnsPerIP:  cfg.POP3.MaxConnectionsPerIP,
 		Logger:         log,
 	}
 }
@@ -91,8 +95,10 @@ func imapOptions(cfg *configs.Config, store *mailstore.Store, a *auth.Authentica
 		AllowPlaintext: func(ip netip.Addr) bool {
 			return allowed(&net.TCPAddr{IP: ip.AsSlice()})
 		},
-		AppendLimit: int64(cfg.SMTP.MaxMessageSize),
-		Logger:      log,
+		AppendLimit:        int64(cfg.SMTP.MaxMessageSize),
+		MaxConnsPerIP:      cfg.IMAP.MaxConnectionsPerIP,
+		MaxConnsPerAccount: cfg.IMAP.MaxConnectionsPerAccount,
+		Logger:             log,
 	}
 }
 

@@ -454,3 +454,56 @@ func FuzzSession(f *testing.F) {
 		<-done
 	})
 }
+
+// Beyond the per-IP cap a connection is told to come back later, in
+// TLS on the implicit-TLS port; a closed session frees its place.
+func TestConnectionCaps(t *testing.T) {
+	b := &fakeBackend{msgs: testMsgs}
+	addr, tlsAddr, _ := startPOP3(t, b, func(o *Options) { o.MaxConnsPerIP = 2 })
+	first := dial(t, addr)
+	second := dial(t, addr)
+	second.cmd("NOOP", "-ERR") // not logged in, but served
+	refuse := func(c net.Conn) {
+		t.Helper()
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		br := bufio.NewReader(c)
+		l, err := br.ReadString('\n')
+		if err != nil || !strings.HasPrefix(l, "-ERR [SYS/TEMP]") {
+			t.Errorf("over the cap: %q %v", l, err)
+		}
+		if _, err := br.ReadByte(); err == nil {
+			t.Error("refused connection left open")
+		}
+	}
+	c, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	refuse(c)
+	tc, err := tls.Dial("tcp", tlsAddr, &tls.Config{InsecureSkipVerify: true})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer tc.Close()
+	refuse(tc)
+	first.cmd("QUIT", "+OK")
+	// The server notices the close asynchronously.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		c, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		c.SetDeadline(time.Now().Add(10 * time.Second))
+		l, _ := bufio.NewReader(c).ReadString('\n')
+		c.Close()
+		if strings.HasPrefix(l, "+OK") {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("a place never freed after QUIT: %q", l)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}

@@ -9,6 +9,7 @@ import (
 	"io"
 	"log/slog"
 	"net"
+	"net/netip"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -60,7 +61,11 @@ type Options struct {
 	Expire         string        // CAPA EXPIRE value; "" = not advertised
 	LoginDelay     int           // CAPA LOGIN-DELAY seconds; 0 = not advertised
 	Implementation string        // CAPA IMPLEMENTATION
-	Logger         *slog.Logger
+	// Connection caps: beyond them a new connection gets
+	// "-ERR [SYS/TEMP]" and is closed. 0 means the default.
+	MaxConns      int // default 500
+	MaxConnsPerIP int // default 50
+	Logger        *slog.Logger
 }
 
 // Server serves POP3.
@@ -72,6 +77,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners map[net.Listener]struct{}
 	conns     map[*conn]struct{}
+	perIP     map[netip.Addr]int
 	closed    bool
 	wg        sync.WaitGroup
 }
@@ -87,7 +93,14 @@ func New(opts Options) *Server {
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
 	}
-	return &Server{opt: opts, log: opts.Logger, listeners: map[net.Listener]struct{}{}, conns: map[*conn]struct{}{}}
+	if opts.MaxConns <= 0 {
+		opts.MaxConns = 500
+	}
+	if opts.MaxConnsPerIP <= 0 {
+		opts.MaxConnsPerIP = 50
+	}
+	return &Server{opt: opts, log: opts.Logger, listeners: map[net.Listener]struct{}{},
+		conns: map[*conn]struct{}{}, perIP: map[netip.Addr]int{}}
 }
 
 // Serve accepts plain connections (STLS offered when TLS is configured).
@@ -126,13 +139,24 @@ func (s *Server) serve(l net.Listener, implicit bool) error {
 			return err
 		}
 		c := s.newConn(nc, implicit)
+		ip := peerIP(nc.RemoteAddr())
 		s.mu.Lock()
 		if s.closed {
 			s.mu.Unlock()
 			nc.Close()
 			continue
 		}
+		if len(s.conns) >= s.opt.MaxConns || s.perIP[ip] >= s.opt.MaxConnsPerIP {
+			s.mu.Unlock()
+			s.wg.Add(1)
+			go func() {
+				defer s.wg.Done()
+				c.refuse()
+			}()
+			continue
+		}
 		s.conns[c] = struct{}{}
+		s.perIP[ip]++
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -140,6 +164,9 @@ func (s *Server) serve(l net.Listener, implicit bool) error {
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.perIP[ip]--; s.perIP[ip] <= 0 {
+				delete(s.perIP, ip)
+			}
 			s.mu.Unlock()
 		}()
 	}
@@ -181,6 +208,25 @@ func (s *Server) Shutdown(ctx context.Context) error {
 		s.Close()
 		return ctx.Err()
 	}
+}
+
+// peerIP is the address a connection comes from, for the per-IP cap.
+func peerIP(a net.Addr) netip.Addr {
+	if ta, ok := a.(*net.TCPAddr); ok {
+		ip, _ := netip.AddrFromSlice(ta.IP)
+		return ip.Unmap()
+	}
+	ap, _ := netip.ParseAddrPort(a.String())
+	return ap.Addr().Unmap()
+}
+
+// refuse tells a connection over a cap to come back later (inside TLS on
+// an implicit-TLS port) and closes it.
+func (c *conn) refuse() {
+	defer c.nc.Close()
+	c.nc.SetDeadline(time.Now().Add(10 * time.Second))
+	c.log.Warn("pop3: connection refused: too many connections")
+	fmt.Fprintf(c.nc, "-ERR [SYS/TEMP] too many connections, try again later\r\n")
 }
 
 func (s *Server) newConn(nc net.Conn, implicit bool) *conn {
