@@ -71,6 +71,12 @@ type SMTPConfig struct {
 	// syntax, refused recipients) one session gets before 421 4.7.0 and
 	// a close: an address harvester or a confused client stops there.
 	MaxErrors int `toml:"max_errors"` // default 20
+	// ClientCertNames, if set, admits MAIL only over TLS with a client
+	// certificate valid for one of these names and issued by a CA in
+	// ClientCAFile (empty: the system's roots). Exchange Online presents
+	// one for mail.protection.outlook.com.
+	ClientCertNames []string `toml:"client_cert_names"`
+	ClientCAFile    string   `toml:"client_ca_file"`
 
 	// AllowedPrefixes is AllowedNetworks parsed; bare addresses become
 	// /32 or /128.

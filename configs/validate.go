@@ -186,6 +186,20 @@ func (v *validator) smtp(s *SMTPConfig) {
 		v.add("smtp.max_recipients", "smtp.max_recipients must be at least 1 (default 100)")
 	}
 	s.AllowedPrefixes = v.prefixes("smtp.allowed_networks", s.AllowedNetworks)
+	for i, n := range s.ClientCertNames {
+		// A leading "*." is allowed: the certificate may be a wildcard.
+		if checkHostname(strings.TrimPrefix(n, "*.")) != nil {
+			v.add(fmt.Sprintf("smtp.client_cert_names[%d]", i), "smtp.client_cert_names: %q is not a DNS name", n)
+		}
+	}
+	switch {
+	case s.ClientCAFile != "" && len(s.ClientCertNames) == 0:
+		v.add("smtp.client_ca_file", "smtp.client_ca_file is set but smtp.client_cert_names is empty: set the names the certificate must carry")
+	case s.ClientCAFile != "" && !v.skipFiles:
+		if _, err := LoadCAFile(s.ClientCAFile); err != nil {
+			v.add("smtp.client_ca_file", "smtp.client_ca_file: %v", err)
+		}
+	}
 	v.atLeastOne("smtp.max_connections", s.MaxConnections, 500)
 	v.atLeastOne("smtp.max_connections_per_ip", s.MaxConnectionsPerIP, 64)
 	v.atLeastOne("smtp.max_errors", s.MaxErrors, 20)
@@ -653,4 +667,17 @@ func checkLabels(name string, asciiOnly bool) error {
 
 func isASCIIAlnum(r rune) bool {
 	return r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9'
+}
+
+// LoadCAFile reads PEM certificates into a pool.
+func LoadCAFile(path string) (*x509.CertPool, error) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return nil, err
+	}
+	pool := x509.NewCertPool()
+	if !pool.AppendCertsFromPEM(b) {
+		return nil, fmt.Errorf("%s holds no PEM certificate", path)
+	}
+	return pool, nil
 }

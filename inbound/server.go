@@ -23,6 +23,7 @@ package inbound
 import (
 	"context"
 	"crypto/tls"
+	"crypto/x509"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -53,7 +54,14 @@ type Options struct {
 	MaxConnections      int            // default 500
 	MaxConnectionsPerIP int            // default 64 (Exchange Online opens many from one address when it drains a queue)
 	MaxErrors           int            // refused MAIL/RCPT per session before 421 4.7.0; default 20
-	Logger              *slog.Logger
+	// ClientCertNames, if set, admits MAIL only over TLS with a client
+	// certificate that chains to ClientCAs (nil: the system roots) and is
+	// valid for one of these names; Exchange Online presents one for
+	// mail.protection.outlook.com. Before TLS: 530 5.7.0; otherwise
+	// 451 4.7.1.
+	ClientCertNames []string
+	ClientCAs       *x509.CertPool
+	Logger          *slog.Logger
 }
 
 // Directory maps recipient addresses to accounts.
@@ -136,6 +144,12 @@ func New(opts Options) (*Server, error) {
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if len(opts.ClientCertNames) > 0 {
+		if opts.TLSConfig == nil {
+			return nil, errors.New("inbound: ClientCertNames needs a TLSConfig")
+		}
+		opts.TLSConfig = requestClientCerts(opts.TLSConfig)
 	}
 	s := &Server{opt: opts, log: opts.Logger, perIP: map[netip.Addr]int{}, sessions: map[*session]struct{}{}, conns: map[*idleConn]struct{}{}}
 	s.dir.Store(opts.Directory.prepare())

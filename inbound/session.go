@@ -86,19 +86,34 @@ func (ss *session) tlsState() (tls.ConnectionState, bool) {
 
 func (ss *session) Mail(from string, opts *smtp.MailOptions) error {
 	ss.mu.Lock()
-	if _, isTLS := ss.tlsState(); ss.s.opt.RequireTLS && !isTLS {
-		defer ss.mu.Unlock()
-		return ss.refuse(errTLSRequired)
-	}
-	if opts != nil && opts.Size > ss.s.opt.MaxMessageSize {
-		defer ss.mu.Unlock()
-		return ss.refuse(errTooBig)
+	defer ss.mu.Unlock()
+	if err := ss.admitMail(opts); err != nil {
+		return ss.refuse(err)
 	}
 	ss.tx = transaction{from: from}
-	ss.mu.Unlock()
 	ss.s.mu.Lock()
 	ss.inTx = true
 	ss.s.mu.Unlock()
+	return nil
+}
+
+// admitMail returns the reply refusing a MAIL command, or nil.
+func (ss *session) admitMail(opts *smtp.MailOptions) *smtp.SMTPError {
+	state, isTLS := ss.tlsState()
+	if (ss.s.opt.RequireTLS || len(ss.s.opt.ClientCertNames) > 0) && !isTLS {
+		return errTLSRequired
+	}
+	if len(ss.s.opt.ClientCertNames) > 0 {
+		name, err := ss.s.checkClientCert(state)
+		if err != nil {
+			ss.log.Warn("client certificate not accepted", "err", err.Error())
+			return errClientCert
+		}
+		ss.log.Debug("client certificate accepted", "name", name)
+	}
+	if opts != nil && opts.Size > ss.s.opt.MaxMessageSize {
+		return errTooBig
+	}
 	return nil
 }
 

@@ -147,7 +147,11 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 		return nil, err
 	}
 
-	d.smtp, err = inbound.New(smtpOptions(cfg, d.store, d.certs, log.With("component", "smtp")))
+	smtpOpts, err := smtpOptions(cfg, d.store, d.certs, log.With("component", "smtp"))
+	if err != nil {
+		return nil, err
+	}
+	d.smtp, err = inbound.New(smtpOpts)
 	if err != nil {
 		return nil, err
 	}

@@ -1,6 +1,8 @@
 package main
 
 import (
+	"crypto/x509"
+	"fmt"
 	"log/slog"
 	"net"
 	"net/netip"
@@ -18,7 +20,14 @@ import (
 
 // This file is the only place config turns into packages' Options.
 
-func smtpOptions(cfg *configs.Config, store *mailstore.Store, src *certs.Source, log *slog.Logger) inbound.Options {
+func smtpOptions(cfg *configs.Config, store *mailstore.Store, src *certs.Source, log *slog.Logger) (inbound.Options, error) {
+	var cas *x509.CertPool // nil: the system roots
+	if cfg.SMTP.ClientCAFile != "" {
+		var err error
+		if cas, err = configs.LoadCAFile(cfg.SMTP.ClientCAFile); err != nil {
+			return inbound.Options{}, fmt.Errorf("smtp.client_ca_file: %w", err)
+		}
+	}
 	return inbound.Options{
 		Hostname:            cfg.Hostname,
 		Store:               store,
@@ -31,8 +40,10 @@ func smtpOptions(cfg *configs.Config, store *mailstore.Store, src *certs.Source,
 		MaxConnections:      cfg.SMTP.MaxConnections,
 		MaxConnectionsPerIP: cfg.SMTP.MaxConnectionsPerIP,
 		MaxErrors:           cfg.SMTP.MaxErrors,
+		ClientCertNames:     cfg.SMTP.ClientCertNames,
+		ClientCAs:           cas,
 		Logger:              log,
-	}
+	}, nil
 }
 
 func pickupFolders(cfg *configs.Config) []pickup.Folder {
