@@ -10,6 +10,8 @@ import (
 	"net/netip"
 	"sync"
 	"time"
+
+	"github.com/maildock/maildock/metrics"
 )
 
 // ErrFailed is the one answer to wrong credentials, whatever was wrong: an
@@ -38,6 +40,7 @@ type Options struct {
 	// seconds does not cost a full bcrypt each time. Default 5 minutes; a
 	// negative value disables the cache.
 	CacheTTL time.Duration
+	Metrics  *metrics.Metrics // nil: none
 	Logger   *slog.Logger
 }
 
@@ -172,6 +175,7 @@ func (a *Authenticator) Authenticate(ctx context.Context, remote netip.Addr, use
 	if a.opt.MaxFailures > 0 && ipf.n >= a.opt.MaxFailures {
 		ipf.lockedUntil = now.Add(a.opt.Lockout)
 		a.log.Warn("auth: too many failed logins; source locked out", "remote", remote.String(), "failures", ipf.n, "until", ipf.lockedUntil.Format(time.RFC3339))
+		a.opt.Metrics.LockedOut()
 	}
 	af = a.countAcct(username, now)
 	if a.opt.MaxAccountFailures > 0 && af.n == a.opt.MaxAccountFailures {

@@ -16,14 +16,16 @@ import (
 	"github.com/maildock/maildock/auth"
 	"github.com/maildock/maildock/imapserve/pop3"
 	"github.com/maildock/maildock/mailstore"
+	"github.com/maildock/maildock/metrics"
 )
 
 // POP3Backend logs POP3 users in against the shared Authenticator and hands
 // out their INBOX, one session per account at a time.
 type POP3Backend struct {
-	store *mailstore.Store
-	auth  *auth.Authenticator
-	log   *slog.Logger
+	store   *mailstore.Store
+	auth    *auth.Authenticator
+	metrics *metrics.Metrics
+	log     *slog.Logger
 
 	mu     sync.Mutex
 	locked map[string]bool
@@ -32,11 +34,11 @@ type POP3Backend struct {
 var _ pop3.Backend = (*POP3Backend)(nil)
 
 // NewPOP3Backend returns a backend for pop3.Options.
-func NewPOP3Backend(store *mailstore.Store, a *auth.Authenticator, log *slog.Logger) *POP3Backend {
+func NewPOP3Backend(store *mailstore.Store, a *auth.Authenticator, m *metrics.Metrics, log *slog.Logger) *POP3Backend {
 	if log == nil {
 		log = slog.New(slog.DiscardHandler)
 	}
-	return &POP3Backend{store: store, auth: a, log: log, locked: map[string]bool{}}
+	return &POP3Backend{store: store, auth: a, metrics: m, log: log, locked: map[string]bool{}}
 }
 
 func remoteAddr(a net.Addr) netip.Addr {
@@ -53,6 +55,7 @@ func (b *POP3Backend) Login(ctx context.Context, c pop3.ConnInfo, user, pass str
 	acct, err := b.auth.Authenticate(ctx, remoteAddr(c.Remote), user, pass)
 	if errors.Is(err, auth.ErrFailed) {
 		b.log.Info("login failed", "proto", "pop3", "user", user, "remote", c.Remote.String(), "mech", c.Mechanism)
+		b.metrics.AuthFailed("pop3")
 		return nil, pop3.ErrAuthFailed
 	}
 	if err != nil {
@@ -74,6 +77,7 @@ func (b *POP3Backend) Login(ctx context.Context, c pop3.ConnInfo, user, pass str
 	if c.TLS != nil {
 		tlsInfo = []any{"tls", tls.VersionName(c.TLS.Version), "cipher", tls.CipherSuiteName(c.TLS.CipherSuite)}
 	}
+	b.metrics.Login(acct, "pop3", c.TLS)
 	b.log.Info("login", append([]any{"proto", "pop3", "account", acct, "remote", c.Remote.String(), "mech", c.Mechanism, "messages", len(d.msgs)}, tlsInfo...)...)
 	return d, nil
 }

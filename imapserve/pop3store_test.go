@@ -29,7 +29,7 @@ func startPOP3Store(t *testing.T) (*mailstore.Store, string) {
 	}
 	hash, _ := bcrypt.GenerateFromPassword([]byte("pw"), bcrypt.MinCost)
 	a := auth.New(auth.Options{Accounts: []auth.Account{{Name: "app", PasswordHash: string(hash)}}})
-	srv := pop3.New(pop3.Options{Backend: NewPOP3Backend(store, a, nil), AllowPlaintext: func(net.Addr) bool { return true }})
+	srv := pop3.New(pop3.Options{Backend: NewPOP3Backend(store, a, nil, nil), AllowPlaintext: func(net.Addr) bool { return true }})
 	l, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)

@@ -19,6 +19,7 @@ import (
 
 	"github.com/maildock/maildock/auth"
 	"github.com/maildock/maildock/mailstore"
+	"github.com/maildock/maildock/metrics"
 )
 
 // Defaults for Options.
@@ -55,6 +56,7 @@ type Options struct {
 	// nothing (IDLE included); 0 or anything below 30 minutes means
 	// DefaultIdleTimeout.
 	IdleTimeout time.Duration
+	Metrics     *metrics.Metrics // nil: none
 	Logger      *slog.Logger
 
 	// idleForTest, if set, is the autologout timer, below the RFC minimum.
@@ -296,6 +298,7 @@ func (s *Server) accept(c net.Conn, implicitTLS bool) {
 // refuse says BYE to a connection over a cap (inside TLS on an
 // implicit-TLS port) and closes it.
 func (s *Server) refuse(c net.Conn, implicitTLS bool, text string) {
+	s.opt.Metrics.ConnectionRefused("imap", "cap")
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	if implicitTLS {
 		c = tls.Server(c, s.opt.TLSConfig)
@@ -331,6 +334,7 @@ func (s *Server) newSession(c *imapserver.Conn) (imapserver.Session, *imapserver
 		s.noSession = make(chan struct{})
 	}
 	s.sessions[sess] = struct{}{}
+	sess.ended = s.opt.Metrics.SessionStarted("imap")
 	s.mu.Unlock()
 	nc.setAutologout(func() { sess.bye("Autologout; idle for too long") })
 	return sess, nil, nil
@@ -343,6 +347,7 @@ func (s *Server) endSession(sess *session) {
 		return
 	}
 	delete(s.sessions, sess)
+	sess.ended()
 	if sess.account != "" {
 		if s.perAcct[sess.account]--; s.perAcct[sess.account] <= 0 {
 			delete(s.perAcct, sess.account)

@@ -33,6 +33,7 @@ type session struct {
 
 	account string // "" until logged in
 	sel     *view  // the selected mailbox, or nil
+	ended   func() // ends the session in the sessions gauge
 
 	// A FETCH response being written; a panic or a failed body read while
 	// it is open closes the connection (the response cannot be finished).
@@ -164,6 +165,7 @@ func (s *session) login(username, password, mech string) error {
 	acct, err := s.srv.auth.Authenticate(s.ctx(), s.nc.ip, username, password)
 	if errors.Is(err, auth.ErrFailed) {
 		s.log.Info("imap: login failed", "user", username, "mech", mech)
+		s.srv.opt.Metrics.AuthFailed("imap")
 		return imapserver.ErrAuthFailed
 	}
 	if err != nil {
@@ -176,13 +178,16 @@ func (s *session) login(username, password, mech string) error {
 	}
 	s.account = acct
 	attrs := []any{"account", acct, "mech", mech}
+	var state *tls.ConnectionState
 	if tc, ok := s.conn.NetConn().(*tls.Conn); ok {
 		cs := tc.ConnectionState()
+		state = &cs
 		attrs = append(attrs, "tls", tls.VersionName(cs.Version), "cipher", tls.CipherSuiteName(cs.CipherSuite))
 	} else {
 		attrs = append(attrs, "tls", "none")
 	}
 	s.log.Info("imap: login", attrs...)
+	s.srv.opt.Metrics.Login(acct, "imap", state)
 	return nil
 }
 

@@ -24,7 +24,8 @@ func (l *listener) Accept() (net.Conn, error) {
 			return nil, err
 		}
 		ip := remoteIP(c.RemoteAddr())
-		if reply := l.s.admit(ip); reply != "" {
+		if reply, reason := l.s.admit(ip); reply != "" {
+			l.s.opt.Metrics.ConnectionRefused("smtp", reason)
 			// Said before any TLS handshake, also on implicit-TLS ports:
 			// a refused peer gets no handshake at all.
 			l.s.log.Info("connection refused", "remote", c.RemoteAddr().String(), "reply", reply)
@@ -49,8 +50,9 @@ func remoteIP(a net.Addr) netip.Addr {
 	return ap.Addr().Unmap()
 }
 
-// admit returns "" or the reply that refuses a new connection from ip.
-func (s *Server) admit(ip netip.Addr) string {
+// admit returns "" or the reply that refuses a new connection from ip, and
+// the reason for metrics.
+func (s *Server) admit(ip netip.Addr) (reply, reason string) {
 	if len(s.opt.AllowedNetworks) > 0 {
 		ok := false
 		for _, p := range s.opt.AllowedNetworks {
@@ -60,22 +62,22 @@ func (s *Server) admit(ip netip.Addr) string {
 			}
 		}
 		if !ok {
-			return "554 5.7.1 " + s.opt.Hostname + " does not accept mail from your address"
+			return "554 5.7.1 " + s.opt.Hostname + " does not accept mail from your address", "network"
 		}
 	}
 	s.mu.Lock()
 	defer s.mu.Unlock()
 	switch {
 	case s.closed:
-		return "421 4.3.2 " + s.opt.Hostname + " shutting down"
+		return "421 4.3.2 " + s.opt.Hostname + " shutting down", "shutdown"
 	case s.total >= s.opt.MaxConnections:
-		return "421 4.7.0 " + s.opt.Hostname + " too many connections, try again later"
+		return "421 4.7.0 " + s.opt.Hostname + " too many connections, try again later", "cap"
 	case s.perIP[ip] >= s.opt.MaxConnectionsPerIP:
-		return "421 4.7.0 " + s.opt.Hostname + " too many connections from your address, try again later"
+		return "421 4.7.0 " + s.opt.Hostname + " too many connections from your address, try again later", "cap"
 	}
 	s.total++
 	s.perIP[ip]++
-	return ""
+	return "", ""
 }
 
 func (s *Server) track(c *idleConn) *idleConn {

@@ -37,6 +37,7 @@ import (
 	"github.com/emersion/go-smtp"
 
 	"github.com/maildock/maildock/mailstore"
+	"github.com/maildock/maildock/metrics"
 )
 
 // Options configure a Server.
@@ -61,6 +62,7 @@ type Options struct {
 	// 451 4.7.1.
 	ClientCertNames []string
 	ClientCAs       *x509.CertPool
+	Metrics         *metrics.Metrics // nil: none
 	Logger          *slog.Logger
 }
 

@@ -43,6 +43,8 @@ type session struct {
 	tx   transaction
 	errs int  // refused MAIL and RCPT commands, guarded by mu
 	inTx bool // guarded by s.mu
+
+	ended func() // ends the session in the sessions gauge
 }
 
 // refuse counts a refused MAIL or RCPT. Past Options.MaxErrors the session
@@ -55,6 +57,7 @@ func (ss *session) refuse(err *smtp.SMTPError) error {
 		return err
 	}
 	ss.log.Warn("too many errors; closing the connection", "errors", ss.errs, "last", err.Error())
+	ss.s.opt.Metrics.ConnectionRefused("smtp", "too_many_errors")
 	if ic := idleConnOf(ss.c.Conn()); ic != nil {
 		ic.hangUp.Store(true)
 	}
@@ -72,7 +75,8 @@ type transaction struct {
 
 func (s *Server) newSession(c *smtp.Conn) (smtp.Session, error) {
 	id := fmt.Sprintf("s%06d", s.ids.Add(1))
-	sess := &session{s: s, c: c, id: id, log: s.log.With("conn", id, "remote", c.Conn().RemoteAddr().String())}
+	sess := &session{s: s, c: c, id: id, log: s.log.With("conn", id, "remote", c.Conn().RemoteAddr().String()),
+		ended: s.opt.Metrics.SessionStarted("smtp")}
 	s.mu.Lock()
 	s.sessions[sess] = struct{}{}
 	s.mu.Unlock()
@@ -124,11 +128,13 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 	if len(tx.rcpts) >= ss.s.opt.MaxRecipients {
 		// Not an error of the client's: RFC 5321 3.3 has it send the
 		// rest in a later transaction, so this is not counted.
+		ss.s.opt.Metrics.RecipientRefused("too_many")
 		return errTooMany
 	}
 	account, err := ss.s.lookup(to)
 	if err != nil {
 		ss.log.Info("recipient refused", "rcpt", to, "reply", err.Error())
+		ss.s.opt.Metrics.RecipientRefused(refusalReason(err))
 		return ss.refuse(err)
 	}
 	tx.rcpts = append(tx.rcpts, to)
@@ -236,9 +242,30 @@ func (ss *session) logResult(tx *transaction, start time.Time, msg *mailstore.Me
 	}
 	if err != nil {
 		ss.log.Warn("message refused", append(attrs, "result", err.Error())...)
+		ss.s.opt.Metrics.MessageRefused(refusalReason(err))
 		return
 	}
 	ss.log.Info("message stored", append(attrs, "result", "250", "copies", stored)...)
+	ss.s.opt.Metrics.Delivered(msg.Size(), time.Since(start))
+}
+
+// refusalReason names a refusal in metrics.
+func refusalReason(err error) string {
+	switch err {
+	case errUnknownUser:
+		return "unknown_user"
+	case errRelay:
+		return "relay"
+	case errBadAddress:
+		return "bad_address"
+	case errTooBig:
+		return "too_big"
+	case errStorage:
+		return "storage"
+	case errNoRcpt:
+		return "no_recipients"
+	}
+	return "other"
 }
 
 // received is the Received: field prepended to every message (RFC 5321
@@ -292,6 +319,7 @@ func (ss *session) Reset() {
 }
 
 func (ss *session) Logout() error {
+	ss.ended()
 	ss.s.mu.Lock()
 	delete(ss.s.sessions, ss)
 	ss.s.mu.Unlock()

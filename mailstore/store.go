@@ -205,6 +205,16 @@ func (s *Store) Close() error {
 // Path returns the file the store lives in.
 func (s *Store) Path() string { return s.db.Path() }
 
+// Size is the size of the store file in bytes (0 if it cannot be read).
+func (s *Store) Size() int64 {
+	var n int64
+	s.db.View(func(tx *bolt.Tx) error {
+		n = tx.Size()
+		return nil
+	})
+	return n
+}
+
 // view runs a short read transaction.
 func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	s.closeMu.RLock()

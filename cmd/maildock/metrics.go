@@ -13,8 +13,8 @@ import (
 
 // metricsHandler serves /metrics. The store's group-commit counters tell how
 // many messages share an fsync: writes_total / commits_total.
-func metricsHandler(store *mailstore.Store, drop *pickup.Writer) http.Handler {
-	reg := prometheus.NewRegistry()
+// The servers' own metrics (package metrics) are already in reg.
+func metricsHandler(reg *prometheus.Registry, store *mailstore.Store, drop *pickup.Writer) http.Handler {
 	reg.MustRegister(
 		collectors.NewGoCollector(),
 		collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}),
@@ -26,6 +26,10 @@ func metricsHandler(store *mailstore.Store, drop *pickup.Writer) http.Handler {
 			Name: "maildock_store_writes_total",
 			Help: "Writes (deliveries, flag changes, expunges...) carried by those commits.",
 		}, func() float64 { _, w := store.CommitStats(); return float64(w) }),
+		prometheus.NewGaugeFunc(prometheus.GaugeOpts{
+			Name: "maildock_store_bytes",
+			Help: "Size of the store file (bbolt does not shrink it: see maildock compact).",
+		}, func() float64 { return float64(store.Size()) }),
 		dropBacklog{drop},
 	)
 	return promhttp.HandlerFor(reg, promhttp.HandlerOpts{})

@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"github.com/prometheus/client_golang/prometheus"
 	"io"
 	"log/slog"
 	"net"
@@ -22,6 +23,7 @@ import (
 	"github.com/maildock/maildock/imapserve/pop3"
 	"github.com/maildock/maildock/inbound"
 	"github.com/maildock/maildock/mailstore"
+	"github.com/maildock/maildock/metrics"
 	"github.com/maildock/maildock/pickup"
 )
 
@@ -105,6 +107,8 @@ type daemon struct {
 	auth     *auth.Authenticator
 	pop3     *pop3.Server
 	imap     *imapserve.Server
+	registry *prometheus.Registry
+	metrics  *metrics.Metrics
 	drop     *pickup.Writer
 	stopDrop context.CancelFunc
 	http     *http.Server
@@ -147,10 +151,14 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 		return nil, err
 	}
 
+	// One registry for the daemon's life: metrics survive reloads.
+	d.registry = prometheus.NewRegistry()
+	d.metrics = metrics.New(d.registry)
 	smtpOpts, err := smtpOptions(cfg, d.store, d.certs, log.With("component", "smtp"))
 	if err != nil {
 		return nil, err
 	}
+	smtpOpts.Metrics = d.metrics
 	d.smtp, err = inbound.New(smtpOpts)
 	if err != nil {
 		return nil, err
@@ -160,9 +168,15 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 		return nil, fmt.Errorf("drop folders: %w", err)
 	}
 
-	d.auth = auth.New(authOptions(cfg, log.With("component", "auth")))
-	d.pop3 = pop3.New(pop3Options(cfg, imapserve.NewPOP3Backend(d.store, d.auth, log.With("component", "pop3")), d.certs, log.With("component", "pop3")))
-	if d.imap, err = imapserve.New(imapOptions(cfg, d.store, d.auth, d.certs, log.With("component", "imap"))); err != nil {
+	authOpts := authOptions(cfg, log.With("component", "auth"))
+	authOpts.Metrics = d.metrics
+	d.auth = auth.New(authOpts)
+	popOpts := pop3Options(cfg, imapserve.NewPOP3Backend(d.store, d.auth, d.metrics, log.With("component", "pop3")), d.certs, log.With("component", "pop3"))
+	popOpts.Metrics = d.metrics
+	d.pop3 = pop3.New(popOpts)
+	imapOpts := imapOptions(cfg, d.store, d.auth, d.certs, log.With("component", "imap"))
+	imapOpts.Metrics = d.metrics
+	if d.imap, err = imapserve.New(imapOpts); err != nil {
 		return nil, err
 	}
 
@@ -252,7 +266,7 @@ func (d *daemon) serve(b boundListener, fn func(net.Listener) error) {
 
 func (d *daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler(d.store, d.drop))
+	mux.Handle("GET /metrics", metricsHandler(d.registry, d.store, d.drop))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// A real commit: a full disk or a read-only remount shows here.
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"sync/atomic"
 	"time"
+
+	"github.com/maildock/maildock/metrics"
 )
 
 // Errors a Backend returns.
@@ -63,8 +65,9 @@ type Options struct {
 	Implementation string        // CAPA IMPLEMENTATION
 	// Connection caps: beyond them a new connection gets
 	// "-ERR [SYS/TEMP]" and is closed. 0 means the default.
-	MaxConns      int // default 500
-	MaxConnsPerIP int // default 50
+	MaxConns      int              // default 500
+	MaxConnsPerIP int              // default 50
+	Metrics       *metrics.Metrics // nil: none
 	Logger        *slog.Logger
 }
 
@@ -159,8 +162,10 @@ func (s *Server) serve(l net.Listener, implicit bool) error {
 		s.perIP[ip]++
 		s.wg.Add(1)
 		s.mu.Unlock()
+		ended := s.opt.Metrics.SessionStarted("pop3")
 		go func() {
 			defer s.wg.Done()
+			defer ended()
 			c.serve()
 			s.mu.Lock()
 			delete(s.conns, c)
@@ -226,6 +231,7 @@ func (c *conn) refuse() {
 	defer c.nc.Close()
 	c.nc.SetDeadline(time.Now().Add(10 * time.Second))
 	c.log.Warn("pop3: connection refused: too many connections")
+	c.s.opt.Metrics.ConnectionRefused("pop3", "cap")
 	fmt.Fprintf(c.nc, "-ERR [SYS/TEMP] too many connections, try again later\r\n")
 }
 
