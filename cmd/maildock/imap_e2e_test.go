@@ -24,8 +24,9 @@ import (
 // see each other's deletions.
 
 // writeIMAPConfig writes a config with IMAP, IMAPS, POP3 and SMTP on
-// ephemeral loopback ports; plaintext lists [auth] plaintext_networks.
-func writeIMAPConfig(t *testing.T, dir, plaintext string) string {
+// ephemeral loopback ports for the account "scanner" (@imap.test);
+// plaintext lists [auth] plaintext_networks; httpListen is [http] listen.
+func writeIMAPConfig(t *testing.T, dir, plaintext, httpListen string) string {
 	t.Helper()
 	hash, err := auth.HashPassword(testPassword)
 	if err != nil {
@@ -44,12 +45,12 @@ listen_tls = []
 [auth]
 plaintext_networks = [%s]
 [http]
-listen = ""
+listen = %q
 [[account]]
 name = "scanner"
 password_hash = %q
 addresses = ["@imap.test"]
-`, filepath.Join(dir, "data"), plaintext, hash)
+`, filepath.Join(dir, "data"), plaintext, httpListen, hash)
 	path := filepath.Join(dir, "maildock.toml")
 	if err := os.WriteFile(path, []byte(cfg), 0o600); err != nil {
 		t.Fatal(err)
@@ -104,7 +105,7 @@ func TestIMAPWithIndependentClients(t *testing.T) {
 		}
 	}
 	dir := t.TempDir()
-	p := startServe(t, dir, "--config", writeIMAPConfig(t, dir, ""))
+	p := startServe(t, dir, "--config", writeIMAPConfig(t, dir, "", ""))
 	smtpAddr, imapAddr, imapsAddr := p.addr("smtp"), p.addr("imap"), p.addr("imaps")
 	send := func(id, body string) []byte {
 		t.Helper()
@@ -250,7 +251,7 @@ func (p *popSession) multi() []string {
 // as messages that no longer exist, never as wrong ones.
 func TestPOP3AndIMAPTogether(t *testing.T) {
 	dir := t.TempDir()
-	p := startServe(t, dir, "--config", writeIMAPConfig(t, dir, `"127.0.0.0/8"`))
+	p := startServe(t, dir, "--config", writeIMAPConfig(t, dir, `"127.0.0.0/8"`, ""))
 	for i := 1; i <= 3; i++ {
 		if err := sendGoSMTP(p.addr("smtp"), "s@example.org", []string{"x@imap.test"}, testMessage(fmt.Sprintf("m%d", i), "body")); err != nil {
 			t.Fatal(err)
