@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -251,4 +252,57 @@ func TestPanicRecovery(t *testing.T) {
 	e.logs.mu.Lock()
 	e.logs.b.Reset()
 	e.logs.mu.Unlock()
+}
+
+// Clients that ask for a big message and never read it do not pin it in
+// the server's memory: bodies stream chunk by chunk, so each stalled
+// session holds a chunk and its buffers, not the message.
+func TestSlowReadersBoundedMemory(t *testing.T) {
+	if testing.Short() {
+		t.Skip("160 MiB of unread FETCH responses")
+	}
+	const sessions, size = 20, 8 << 20
+	e := newIMAPEnv(t)
+	var b bytes.Buffer
+	b.WriteString("From: big@example.org\r\nSubject: big\r\n\r\n")
+	for b.Len() < size {
+		b.WriteString("0123456789abcdefghijklmnopqrstuvwxyz0123456789abcdefghijklmnopqrstuvwxyz\r\n")
+	}
+	e.deliver(imapUser, "INBOX", b.Bytes())
+	b = bytes.Buffer{}
+	heap := func() uint64 {
+		runtime.GC()
+		var ms runtime.MemStats
+		runtime.ReadMemStats(&ms)
+		return ms.HeapAlloc
+	}
+	before := heap()
+	for range sessions {
+		c, err := net.Dial("tcp", e.plain)
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer c.Close()
+		c.(*net.TCPConn).SetReadBuffer(4096)
+		c.SetDeadline(time.Now().Add(time.Minute))
+		r := bufio.NewReaderSize(c, 4096)
+		r.ReadString('\n') // greeting
+		fmt.Fprintf(c, "A1 LOGIN app \"s3cret pass\"\r\nA2 EXAMINE INBOX\r\nA3 FETCH 1 BODY.PEEK[]\r\n")
+		for {
+			l, err := r.ReadString('\n')
+			if err != nil {
+				t.Fatal(err)
+			}
+			if strings.HasPrefix(l, "* 1 FETCH") {
+				break // and never read on
+			}
+		}
+	}
+	// Give the servers' writers time to fill the sockets and block.
+	time.Sleep(time.Second)
+	grown := int64(heap()) - int64(before)
+	t.Logf("heap grew by %d KiB for %d stalled 8 MiB fetches", grown>>10, sessions)
+	if grown > 24<<20 {
+		t.Errorf("heap grew by %d MiB with %d stalled readers of an 8 MiB message: bodies are buffered", grown>>20, sessions)
+	}
 }
