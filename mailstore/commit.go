@@ -157,6 +157,7 @@ func (s *Store) run(batch []*writeReq) {
 		} else {
 			s.stats.commits.Add(1)
 			s.stats.writes.Add(int64(len(batch)))
+			s.usage.invalidate(changes)
 			s.notify.publish(changes)
 		}
 		for _, r := range batch {

@@ -78,6 +78,7 @@ type Store struct {
 
 	notify notifier
 	stats  commitStats
+	usage  usageCache
 }
 
 // Open opens or creates the store at opts.Path. If another process holds it,
