@@ -744,3 +744,60 @@ func TestTooManyErrors(t *testing.T) {
 		t.Errorf("DATA after 452s: %v", err)
 	}
 }
+
+// Over quota, RCPT and DATA answer 452 4.2.2 (temporary: Exchange keeps
+// the mail and retries); other accounts are not affected; freeing space
+// lets mail in again.
+func TestQuota(t *testing.T) {
+	dir := func(quota int64) *Directory {
+		return &Directory{
+			Exact:    map[string]string{"inbox@app1.test": "app1"},
+			CatchAll: map[string]string{"app2.test": "app2"},
+			Quota:    map[string]int64{"app1": quota},
+		}
+	}
+	ts := startServer(t, func(o *Options) { o.Directory = dir(3000) })
+	msg := func(n int) io.Reader {
+		return strings.NewReader("Subject: q\r\n\r\n" + strings.Repeat("x", n) + "\r\n")
+	}
+	send := func(rcpt string, n int) string {
+		return smtpCode(sendPlain(ts.addr, "s@example.org", []string{rcpt}, msg(n)))
+	}
+	if got := send("inbox@app1.test", 2000); got != "250" {
+		t.Fatalf("under quota: %s", got)
+	}
+	// Room is left, but not for this message: refused at DATA.
+	if got := send("inbox@app1.test", 1500); got != "452 4.2.2" {
+		t.Errorf("message beyond the quota: %s, want 452 4.2.2", got)
+	}
+	if got := send("x@app2.test", 5000); got != "250" {
+		t.Errorf("account without a quota: %s", got)
+	}
+	// With the quota lowered below the usage, RCPT is refused already.
+	ts.SetDirectory(dir(1000))
+	c, err := smtp.Dial(ts.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	c.Hello("q.test")
+	c.Mail("s@example.org", nil)
+	if got := smtpCode(c.Rcpt("inbox@app1.test", nil)); got != "452 4.2.2" {
+		t.Errorf("RCPT over quota: %s, want 452 4.2.2", got)
+	}
+	c.Close()
+	// Space freed (an app fetched and deleted its mail): accepted again.
+	ctx := context.Background()
+	snap, _ := ts.store.Messages("app1", "INBOX")
+	for _, m := range snap.Messages {
+		if _, err := ts.store.Expunge(ctx, "app1", "INBOX", []uint32{m.UID}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if got := send("inbox@app1.test", 100); got != "250" {
+		t.Errorf("after freeing space: %s", got)
+	}
+	if n := len(ts.inbox(t, "app1")); n != 1 {
+		t.Errorf("app1 holds %d messages, want 1", n)
+	}
+}

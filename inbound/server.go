@@ -73,6 +73,10 @@ type Directory struct {
 	// Pickup says, per account, whether to queue a drop-folder file and
 	// whether to also keep the message in the mailbox.
 	Pickup map[string]PickupPolicy
+	// Quota is, per account, the bytes it may hold (0 or absent: no
+	// limit). Beyond it RCPT and DATA get 452 4.2.2, so the sender keeps
+	// the mail and retries instead of bouncing it.
+	Quota map[string]int64
 
 	domains map[string]bool // every domain of Exact and CatchAll, made by prepare
 }

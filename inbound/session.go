@@ -28,6 +28,7 @@ var (
 	errTooMany     = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 5, 3}, Message: "Too many recipients"}
 	errStorage     = &smtp.SMTPError{Code: 451, EnhancedCode: smtp.EnhancedCode{4, 3, 0}, Message: "Temporary local problem storing the message, try again later"}
 	errNoRcpt      = &smtp.SMTPError{Code: 503, EnhancedCode: smtp.EnhancedCode{5, 5, 1}, Message: "No valid recipients"}
+	errQuota       = &smtp.SMTPError{Code: 452, EnhancedCode: smtp.EnhancedCode{4, 2, 2}, Message: "Mailbox full, try again later"}
 	errTooManyErrs = &smtp.SMTPError{Code: 421, EnhancedCode: smtp.EnhancedCode{4, 7, 0}, Message: "Too many errors, closing the connection"}
 )
 
@@ -137,6 +138,13 @@ func (ss *session) Rcpt(to string, opts *smtp.RcptOptions) error {
 		ss.s.opt.Metrics.RecipientRefused(refusalReason(err))
 		return ss.refuse(err)
 	}
+	// Over quota is the account's state, not the client's error: not
+	// counted towards MaxErrors.
+	if ss.s.overQuota(account, 0) {
+		ss.log.Info("recipient refused: over quota", "rcpt", to, "account", account)
+		ss.s.opt.Metrics.RecipientRefused("quota")
+		return errQuota
+	}
 	tx.rcpts = append(tx.rcpts, to)
 	if tx.byAcct == nil {
 		tx.byAcct = map[string][]string{}
@@ -209,6 +217,13 @@ func (ss *session) Data(r io.Reader) (err error) {
 		ss.logResult(&tx, start, nil, 0, err)
 		return err
 	}
+	for _, a := range tx.accounts {
+		if ss.s.overQuota(a, msg.Size()) {
+			ss.log.Info("message refused: over quota", "account", a, "size", msg.Size())
+			ss.logResult(&tx, start, msg, 0, errQuota)
+			return errQuota
+		}
+	}
 	dir := ss.s.dir.Load()
 	targets := make([]mailstore.Target, 0, len(tx.accounts))
 	for _, a := range tx.accounts {
@@ -249,6 +264,26 @@ func (ss *session) logResult(tx *transaction, start time.Time, msg *mailstore.Me
 	ss.s.opt.Metrics.Delivered(msg.Size(), time.Since(start))
 }
 
+// overQuota reports whether an account with a quota would be over it
+// after taking size more bytes. The check is not in the delivery's
+// transaction: concurrent deliveries may overshoot by a message each, a
+// soft limit that never refuses mail already accepted.
+func (s *Server) overQuota(account string, size int64) bool {
+	quota := s.dir.Load().Quota[account]
+	if quota <= 0 {
+		return false
+	}
+	u, err := s.opt.Store.Usage(account)
+	if err != nil {
+		s.log.Error("reading an account's usage; quota not enforced", "account", account, "err", err)
+		return false
+	}
+	if size == 0 { // at RCPT: is there room left at all?
+		return u.Bytes >= quota
+	}
+	return u.Bytes+size > quota
+}
+
 // refusalReason names a refusal in metrics.
 func refusalReason(err error) string {
 	switch err {
@@ -264,6 +299,8 @@ func refusalReason(err error) string {
 		return "storage"
 	case errNoRcpt:
 		return "no_recipients"
+	case errQuota:
+		return "quota"
 	}
 	return "other"
 }

@@ -26,6 +26,7 @@ type Metrics struct {
 	logins     *prometheus.CounterVec
 	authFail   *prometheus.CounterVec
 	lockouts   prometheus.Counter
+	expired    *prometheus.CounterVec
 }
 
 // New creates the metrics and registers them with reg.
@@ -68,8 +69,12 @@ func New(reg prometheus.Registerer) *Metrics {
 			Name: "maildock_auth_lockouts_total",
 			Help: "Remote addresses locked out after [auth] max_failures.",
 		}),
+		expired: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "maildock_retention_removed_total",
+			Help: "Messages removed by the account's retention.",
+		}, []string{"account"}),
 	}
-	reg.MustRegister(m.messages, m.bytes, m.latency, m.rcptRefuse, m.connRefuse, m.sessions, m.logins, m.authFail, m.lockouts)
+	reg.MustRegister(m.messages, m.bytes, m.latency, m.rcptRefuse, m.connRefuse, m.sessions, m.logins, m.authFail, m.lockouts, m.expired)
 	return m
 }
 
@@ -140,6 +145,14 @@ func (m *Metrics) LockedOut() {
 		return
 	}
 	m.lockouts.Inc()
+}
+
+// Expired records messages removed by retention.
+func (m *Metrics) Expired(account string, n int) {
+	if m == nil {
+		return
+	}
+	m.expired.WithLabelValues(account).Add(float64(n))
 }
 
 // TLSVersion names a connection's TLS version as logs and metrics show

@@ -13,6 +13,7 @@ import (
 	"os/signal"
 	"path/filepath"
 	"sync"
+	"sync/atomic"
 	"syscall"
 	"time"
 
@@ -25,6 +26,7 @@ import (
 	"github.com/maildock/maildock/mailstore"
 	"github.com/maildock/maildock/metrics"
 	"github.com/maildock/maildock/pickup"
+	"github.com/maildock/maildock/retention"
 )
 
 // shutdownGrace is how long in-flight SMTP transactions get to finish after
@@ -100,20 +102,22 @@ func newLogger(c configs.LogConfig, w io.Writer) (*slog.Logger, error) {
 
 // daemon is the running server: the store and every listener.
 type daemon struct {
-	log      *slog.Logger
-	store    *mailstore.Store
-	certs    *certs.Source
-	smtp     *inbound.Server
-	auth     *auth.Authenticator
-	pop3     *pop3.Server
-	imap     *imapserve.Server
-	registry *prometheus.Registry
-	metrics  *metrics.Metrics
-	drop     *pickup.Writer
-	stopDrop context.CancelFunc
-	http     *http.Server
-	wg       sync.WaitGroup
-	fatal    chan error
+	log       *slog.Logger
+	store     *mailstore.Store
+	certs     *certs.Source
+	smtp      *inbound.Server
+	auth      *auth.Authenticator
+	pop3      *pop3.Server
+	imap      *imapserve.Server
+	registry  *prometheus.Registry
+	retention *retention.Remover
+	accounts  atomic.Pointer[[]configs.Account] // for /metrics, replaced on reload
+	metrics   *metrics.Metrics
+	drop      *pickup.Writer
+	stopDrop  context.CancelFunc
+	http      *http.Server
+	wg        sync.WaitGroup
+	fatal     chan error
 }
 
 type boundListener struct {
@@ -238,11 +242,14 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 			}
 		}
 	}()
-	for _, a := range cfg.Accounts {
-		if a.Retention != 0 || a.Quota != 0 {
-			log.Warn("retention and quota are not enforced by this version yet", "account", a.Name)
-		}
-	}
+	d.accounts.Store(&cfg.Accounts)
+	d.retention = retention.New(retention.Options{Store: d.store, Policies: retentionPolicies(cfg),
+		Expired: d.metrics.Expired, Logger: log.With("component", "retention")})
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		d.retention.Run(dropCtx)
+	}()
 	if len(cfg.Submission.Listen)+len(cfg.Submission.ListenTLS)+len(cfg.PickupOut) > 0 {
 		log.Warn("[submission] and [[pickup_out]] are not served by this version yet")
 	}
@@ -266,7 +273,7 @@ func (d *daemon) serve(b boundListener, fn func(net.Listener) error) {
 
 func (d *daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
-	mux.Handle("GET /metrics", metricsHandler(d.registry, d.store, d.drop))
+	mux.Handle("GET /metrics", metricsHandler(d.registry, d.store, d.drop, func() []configs.Account { return *d.accounts.Load() }))
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// A real commit: a full disk or a read-only remount shows here.
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
@@ -330,11 +337,13 @@ func (d *daemon) reload(path string) {
 	}
 	d.smtp.SetDirectory(directory(cfg))
 	d.auth.SetAccounts(authAccounts(cfg))
+	d.retention.SetPolicies(retentionPolicies(cfg))
+	d.accounts.Store(&cfg.Accounts)
 	if err := d.drop.SetFolders(pickupFolders(cfg)); err != nil {
 		d.log.Error("SIGHUP: drop folders not changed", "err", err)
 	}
 	if err := d.certs.Reload(); err != nil {
 		d.log.Error("SIGHUP: certificate reload failed; keeping the old one", "err", err)
 	}
-	d.log.Info("SIGHUP: config reloaded (recipients, passwords, drop folders, certificate); listener changes need a restart", "accounts", len(cfg.Accounts))
+	d.log.Info("SIGHUP: config reloaded (recipients, passwords, quotas, retention, drop folders, certificate); listener changes need a restart", "accounts", len(cfg.Accounts))
 }

@@ -7,6 +7,7 @@ import (
 	"net"
 	"net/netip"
 	"strings"
+	"time"
 
 	"github.com/maildock/maildock/auth"
 	"github.com/maildock/maildock/certs"
@@ -116,8 +117,12 @@ func imapOptions(cfg *configs.Config, store *mailstore.Store, a *auth.Authentica
 // directory maps every account address to its account: full addresses
 // exactly, "@domain" as the domain's catch-all.
 func directory(cfg *configs.Config) *inbound.Directory {
-	d := &inbound.Directory{Exact: map[string]string{}, CatchAll: map[string]string{}, Pickup: map[string]inbound.PickupPolicy{}}
+	d := &inbound.Directory{Exact: map[string]string{}, CatchAll: map[string]string{},
+		Pickup: map[string]inbound.PickupPolicy{}, Quota: map[string]int64{}}
 	for _, a := range cfg.Accounts {
+		if a.Quota > 0 {
+			d.Quota[a.Name] = int64(a.Quota)
+		}
 		if a.Pickup != nil {
 			d.Pickup[a.Name] = inbound.PickupPolicy{Enabled: true, Keep: a.Pickup.Keep}
 		}
@@ -131,4 +136,15 @@ func directory(cfg *configs.Config) *inbound.Directory {
 		}
 	}
 	return d
+}
+
+// retentionPolicies maps each account with a retention to it.
+func retentionPolicies(cfg *configs.Config) map[string]time.Duration {
+	p := map[string]time.Duration{}
+	for _, a := range cfg.Accounts {
+		if a.Retention > 0 {
+			p[a.Name] = a.Retention.D()
+		}
+	}
+	return p
 }
