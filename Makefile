@@ -7,7 +7,10 @@ LDFLAGS := -s -w -X main.version=$(VERSION)
 # Tools the end-to-end tests drive maildock with (Debian package names).
 TEST_TOOLS := curl python3 openssl fetchmail
 
-.PHONY: all build run test test-deps vet unit fuzz-smoke bench clean
+PREFIX  ?= /usr/local
+DESTDIR ?=
+
+.PHONY: all build run test test-deps vet unit fuzz-smoke bench install clean
 
 all: build
 
@@ -42,6 +45,22 @@ fuzz-smoke:
 
 bench:
 	./scripts/bench
+
+# Installs the binary, the systemd unit, an example config (never over an
+# existing one) and the docs; creates the maildock user when run as root on
+# the target machine (not with DESTDIR).
+install: build
+	install -D -m 0755 bin/maildock $(DESTDIR)$(PREFIX)/bin/maildock
+	install -D -m 0644 dist/maildock.service $(DESTDIR)/etc/systemd/system/maildock.service
+	install -d -m 0750 $(DESTDIR)/etc/maildock
+	test -e $(DESTDIR)/etc/maildock/maildock.toml || install -m 0640 configs/maildock.example.toml $(DESTDIR)/etc/maildock/maildock.toml
+	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/maildock README.md docs/*.md
+	@if [ -z "$(DESTDIR)" ] && [ "$$(id -u)" = 0 ]; then \
+		id maildock >/dev/null 2>&1 || useradd --system --home-dir /var/lib/maildock --shell /usr/sbin/nologin maildock; \
+		chgrp maildock /etc/maildock /etc/maildock/maildock.toml; \
+		echo "installed; edit /etc/maildock/maildock.toml, check it with: maildock check --config /etc/maildock/maildock.toml"; \
+		echo "then: systemctl daemon-reload && systemctl enable --now maildock"; \
+	fi
 
 clean:
 	rm -rf bin
