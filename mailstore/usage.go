@@ -15,6 +15,7 @@ import (
 type Usage struct {
 	Bytes    int64
 	Messages int
+	Newest   time.Time // the latest internal date (arrival); zero if none
 }
 
 // usageCache keeps each account's Usage between the changes that alter
@@ -61,6 +62,9 @@ func (s *Store) Usage(account string) (Usage, error) {
 		return forEachMessage(tx, account, func(_ string, _ uint32, rec msgRecord) error {
 			v.Bytes += rec.Size
 			v.Messages++
+			if rec.Date.After(v.Newest) {
+				v.Newest = rec.Date
+			}
 			return nil
 		})
 	})

@@ -10,6 +10,8 @@ package metrics
 
 import (
 	"crypto/tls"
+	"maps"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -27,6 +29,23 @@ type Metrics struct {
 	authFail   *prometheus.CounterVec
 	lockouts   prometheus.Counter
 	expired    *prometheus.CounterVec
+
+	// Per account, each protocol and TLS version its clients logged in
+	// with, for maildock status (the counters above cannot be read back).
+	mu      sync.Mutex
+	clients map[string]map[ClientKind]ClientStats
+}
+
+// ClientKind is how a client logged in.
+type ClientKind struct {
+	Proto string // imap, pop3
+	TLS   string // "TLS 1.2", or "none"
+}
+
+// ClientStats counts the logins of one ClientKind.
+type ClientStats struct {
+	Logins int64
+	Last   time.Time
 }
 
 // New creates the metrics and registers them with reg.
@@ -128,7 +147,30 @@ func (m *Metrics) Login(account, proto string, state *tls.ConnectionState) {
 	if m == nil {
 		return
 	}
-	m.logins.WithLabelValues(account, proto, TLSVersion(state)).Inc()
+	k := ClientKind{proto, TLSVersion(state)}
+	m.logins.WithLabelValues(account, k.Proto, k.TLS).Inc()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.clients == nil {
+		m.clients = map[string]map[ClientKind]ClientStats{}
+	}
+	if m.clients[account] == nil {
+		m.clients[account] = map[ClientKind]ClientStats{}
+	}
+	cs := m.clients[account][k]
+	cs.Logins++
+	cs.Last = time.Now()
+	m.clients[account][k] = cs
+}
+
+// Clients returns how an account's clients logged in since the start.
+func (m *Metrics) Clients(account string) map[ClientKind]ClientStats {
+	if m == nil {
+		return nil
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return maps.Clone(m.clients[account])
 }
 
 // AuthFailed records a failed login.

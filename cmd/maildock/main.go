@@ -24,6 +24,9 @@ commands:
   passwd                    read a password from stdin, print a hash for password_hash
   exo-setup --config FILE --smarthost HOST
                             print the Exchange Online PowerShell that sends mail here
+  status  --config FILE [--json]
+                            ask the running server: per account messages, size, quota,
+                            last delivery, drop-folder backlog, how its clients log in
   version                   print version, commit and Go version
 
 Run 'maildock <command> -h' for a command's flags.
@@ -70,6 +73,8 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		err = cmdPasswd(rest, stdin, stdout, stderr)
 	case "exo-setup":
 		err = cmdExoSetup(rest, stdout, stderr)
+	case "status":
+		err = cmdStatus(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		err = cmdVersion(rest, stdout)
 	case "help", "-h", "--help":

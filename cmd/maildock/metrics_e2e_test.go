@@ -2,10 +2,15 @@ package main
 
 import (
 	"crypto/tls"
+	"encoding/json"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
 	"regexp"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
@@ -112,4 +117,53 @@ func grepMaildock(body string) string {
 		}
 	}
 	return strings.Join(out, "\n")
+}
+
+// maildock status asks the running server and prints, per account, what
+// it holds and how its clients log in; without a server it says so.
+func TestStatusCommand(t *testing.T) {
+	dir := t.TempDir()
+	path := writeIMAPConfig(t, dir, `"127.0.0.0/8"`, "127.0.0.1:0")
+	p := startServe(t, dir, "--config", path)
+	// status reads [http] listen from the config: point it at the port
+	// the server got.
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	statusCfg := filepath.Join(dir, "status.toml")
+	os.WriteFile(statusCfg, []byte(strings.Replace(string(b), `listen = "127.0.0.1:0"`, `listen = "`+p.addr("http")+`"`, 1)), 0o600)
+
+	if err := sendGoSMTP(p.addr("smtp"), "s@example.org", []string{"x@imap.test"}, testMessage("st1", "hello")); err != nil {
+		t.Fatal(err)
+	}
+	c, err := imapclient.DialTLS(p.addr("imaps"), &imapclient.Options{TLSConfig: &tls.Config{InsecureSkipVerify: true}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := c.Login("scanner", testPassword).Wait(); err != nil {
+		t.Fatal(err)
+	}
+	c.Close()
+
+	out, err := exec.Command(binary, "status", "--config", statusCfg).CombinedOutput()
+	if err != nil {
+		t.Fatalf("status: %v\n%s", err, out)
+	}
+	row := regexp.MustCompile(`(?m)^scanner +1 +\d+ B +- +\d{4}-\d\d-\d\d \d\d:\d\d \(just now\) +0 +imap TLS 1\.3 x1$`)
+	if !row.Match(out) {
+		t.Errorf("status output:\n%s", out)
+	}
+	out, err = exec.Command(binary, "status", "--config", statusCfg, "--json").Output()
+	var rep statusReport
+	if err != nil || json.Unmarshal(out, &rep) != nil || len(rep.Accounts) != 1 || rep.Accounts[0].Messages != 1 ||
+		len(rep.Accounts[0].Clients) != 1 || rep.Accounts[0].Clients[0].TLS != "TLS 1.3" {
+		t.Errorf("status --json: %v\n%s", err, out)
+	}
+
+	p.stop(syscall.SIGTERM)
+	out, err = exec.Command(binary, "status", "--config", statusCfg).CombinedOutput()
+	if ee, ok := err.(*exec.ExitError); !ok || ee.ExitCode() != 1 || !strings.Contains(string(out), "is it running?") {
+		t.Errorf("status without a server: %v\n%s", err, out)
+	}
 }

@@ -110,6 +110,7 @@ type daemon struct {
 	pop3      *pop3.Server
 	imap      *imapserve.Server
 	registry  *prometheus.Registry
+	started   time.Time
 	retention *retention.Remover
 	accounts  atomic.Pointer[[]configs.Account] // for /metrics, replaced on reload
 	metrics   *metrics.Metrics
@@ -126,7 +127,7 @@ type boundListener struct {
 }
 
 func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
-	d = &daemon{log: log, fatal: make(chan error, 8)}
+	d = &daemon{log: log, fatal: make(chan error, 8), started: time.Now()}
 	if err := os.MkdirAll(cfg.DataDir, 0o750); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -274,6 +275,7 @@ func (d *daemon) serve(b boundListener, fn func(net.Listener) error) {
 func (d *daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(d.registry, d.store, d.drop, func() []configs.Account { return *d.accounts.Load() }))
+	mux.HandleFunc("GET /status", d.serveStatus)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// A real commit: a full disk or a read-only remount shows here.
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
