@@ -54,7 +54,7 @@ func remoteAddr(a net.Addr) netip.Addr {
 func (b *POP3Backend) Login(ctx context.Context, c pop3.ConnInfo, user, pass string) (pop3.Maildrop, error) {
 	acct, err := b.auth.Authenticate(ctx, remoteAddr(c.Remote), user, pass)
 	if errors.Is(err, auth.ErrFailed) {
-		b.log.Info("login failed", "proto", "pop3", "user", user, "remote", c.Remote.String(), "mech", c.Mechanism)
+		b.log.Info("login failed", "conn", c.ID, "proto", "pop3", "user", user, "remote", c.Remote.String(), "mech", c.Mechanism)
 		b.metrics.AuthFailed("pop3")
 		return nil, pop3.ErrAuthFailed
 	}
@@ -78,7 +78,7 @@ func (b *POP3Backend) Login(ctx context.Context, c pop3.ConnInfo, user, pass str
 		tlsInfo = []any{"tls", tls.VersionName(c.TLS.Version), "cipher", tls.CipherSuiteName(c.TLS.CipherSuite)}
 	}
 	b.metrics.Login(acct, "pop3", c.TLS)
-	b.log.Info("login", append([]any{"proto", "pop3", "account", acct, "remote", c.Remote.String(), "mech", c.Mechanism, "messages", len(d.msgs)}, tlsInfo...)...)
+	b.log.Info("login", append([]any{"conn", c.ID, "proto", "pop3", "account", acct, "remote", c.Remote.String(), "mech", c.Mechanism, "messages", len(d.msgs)}, tlsInfo...)...)
 	return d, nil
 }
 

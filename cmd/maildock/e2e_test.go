@@ -76,7 +76,8 @@ type proc struct {
 	err   error
 }
 
-var listeningRE = regexp.MustCompile(`msg=listening proto=(\w+) addr=(\S+)`)
+// listeningRE finds the listeners in text and in JSON logs.
+var listeningRE = regexp.MustCompile(`msg=listening proto=(\w+) addr=(\S+)|"msg":"listening","proto":"(\w+)","addr":"([^"]+)"`)
 
 // startServe runs `maildock serve` with args in dir and waits until it has
 // started (or exited).
@@ -101,7 +102,7 @@ func startServe(t *testing.T, dir string, args ...string) *proc {
 			p.log.Write([]byte(line + "\n"))
 			if m := listeningRE.FindStringSubmatch(line); m != nil {
 				p.log.mu.Lock()
-				p.addrs[m[1]] = m[2]
+				p.addrs[m[1]+m[3]] = m[2] + m[4]
 				p.log.mu.Unlock()
 			}
 			if strings.Contains(line, "maildock started") {

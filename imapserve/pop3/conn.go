@@ -437,7 +437,7 @@ func (c *conn) authFailed() bool {
 }
 
 func (c *conn) login(user, pass, mech string) bool {
-	info := ConnInfo{Remote: c.nc.RemoteAddr(), Mechanism: mech}
+	info := ConnInfo{ID: c.id, Remote: c.nc.RemoteAddr(), Mechanism: mech}
 	if tc, ok := c.nc.(*tls.Conn); ok {
 		st := tc.ConnectionState()
 		info.TLS = &st

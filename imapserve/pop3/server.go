@@ -33,6 +33,7 @@ type Backend interface {
 
 // ConnInfo describes the connection a login comes from.
 type ConnInfo struct {
+	ID        string // the connection id every log line of the session carries
 	Remote    net.Addr
 	TLS       *tls.ConnectionState // nil without TLS
 	Mechanism string               // USER, PLAIN or LOGIN
