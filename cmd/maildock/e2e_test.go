@@ -612,7 +612,7 @@ func TestDevelopmentDefault(t *testing.T) {
 	// The backlog gauge drops to 0 once the file's queue entry is trimmed,
 	// just after the file appears: poll (bounded).
 	for path, want := range map[string]string{
-		"/healthz": "ok",
+		"/healthz": "ok\nstore: writable\nsmtp 127.0.0.1:2525: serving\nimap 127.0.0.1:1143: serving\nimaps 127.0.0.1:1993: serving\npop3 127.0.0.1:1110: serving\npop3s 127.0.0.1:1995: serving\nhttp 127.0.0.1:8025: serving\n",
 		"/metrics": `maildock_pickup_backlog{account="app"} 0`,
 	} {
 		var body []byte

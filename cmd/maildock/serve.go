@@ -111,6 +111,8 @@ type daemon struct {
 	imap      *imapserve.Server
 	registry  *prometheus.Registry
 	started   time.Time
+	listeners []*listenerState                // appended by start only
+	health    atomic.Pointer[[]*listenerState] // listeners, once all are serving
 	retention *retention.Remover
 	accounts  atomic.Pointer[[]configs.Account] // for /metrics, replaced on reload
 	metrics   *metrics.Metrics
@@ -119,6 +121,12 @@ type daemon struct {
 	http      *http.Server
 	wg        sync.WaitGroup
 	fatal     chan error
+}
+
+// listenerState says whether a listener still accepts, for /healthz.
+type listenerState struct {
+	name string // "smtp 127.0.0.1:25"
+	up   atomic.Bool
 }
 
 type boundListener struct {
@@ -231,6 +239,7 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 			d.serve(b, d.http.Serve)
 		}
 	}
+	d.health.Store(&d.listeners)
 	var dropCtx context.Context
 	dropCtx, d.stopDrop = context.WithCancel(context.Background())
 	d.wg.Add(1)
@@ -259,10 +268,14 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 }
 
 func (d *daemon) serve(b boundListener, fn func(net.Listener) error) {
+	st := &listenerState{name: b.proto + " " + b.l.Addr().String()}
+	st.up.Store(true)
+	d.listeners = append(d.listeners, st)
 	d.wg.Add(1)
 	go func() {
 		defer d.wg.Done()
 		err := fn(b.l)
+		st.up.Store(false)
 		if err != nil && !errors.Is(err, http.ErrServerClosed) && !errors.Is(err, net.ErrClosed) {
 			select {
 			case d.fatal <- fmt.Errorf("%s %s: %w", b.proto, b.l.Addr(), err):
@@ -284,7 +297,19 @@ func (d *daemon) httpHandler() http.Handler {
 			http.Error(w, "store: "+err.Error(), http.StatusServiceUnavailable)
 			return
 		}
-		fmt.Fprintln(w, "ok")
+		report := "store: writable\n"
+		var listeners []*listenerState
+		if p := d.health.Load(); p != nil {
+			listeners = *p
+		}
+		for _, l := range listeners {
+			if !l.up.Load() {
+				http.Error(w, l.name+": not serving", http.StatusServiceUnavailable)
+				return
+			}
+			report += l.name + ": serving\n"
+		}
+		fmt.Fprint(w, "ok\n"+report)
 	})
 	return mux
 }
