@@ -10,7 +10,7 @@ TEST_TOOLS := curl python3 openssl fetchmail
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build run test test-deps vet unit fuzz-smoke bench install clean
+.PHONY: all build run test test-deps vet cross unit fuzz-smoke bench install clean
 
 all: build
 
@@ -20,7 +20,7 @@ build:
 run: build
 	./bin/maildock serve
 
-test: test-deps vet unit fuzz-smoke
+test: test-deps vet cross unit fuzz-smoke
 
 # Installs the independent clients the tests use, only when missing.
 test-deps:
@@ -34,6 +34,10 @@ test-deps:
 vet:
 	$(GO) vet ./...
 	@test -z "$$(gofmt -l $$(git ls-files '*.go'))" || { echo "gofmt needed:"; gofmt -l $$(git ls-files '*.go'); exit 1; }
+
+# The Windows binary must build (admins try it before moving to a Linux VM).
+cross:
+	GOOS=windows GOARCH=amd64 $(GO) build -o /dev/null ./cmd/maildock
 
 unit:
 	$(GO) test -race -timeout 15m ./...
@@ -51,7 +55,7 @@ bench:
 # the target machine (not with DESTDIR).
 install: build
 	install -D -m 0755 bin/maildock $(DESTDIR)$(PREFIX)/bin/maildock
-	install -D -m 0644 dist/maildock.service $(DESTDIR)/etc/systemd/system/maildock.service
+	install -D -m 0644 configs/maildock.service $(DESTDIR)/etc/systemd/system/maildock.service
 	install -d -m 0750 $(DESTDIR)/etc/maildock
 	test -e $(DESTDIR)/etc/maildock/maildock.toml || install -m 0640 configs/maildock.example.toml $(DESTDIR)/etc/maildock/maildock.toml
 	install -D -m 0644 -t $(DESTDIR)$(PREFIX)/share/doc/maildock README.md docs/*.md

@@ -1,3 +1,5 @@
+//go:build linux
+
 // Command mdbench measures maildock's durable SMTP ingest: messages per
 // second and the latency of the final 250 for 1, 8 and 32 concurrent senders
 // with 4 KiB and 256 KiB messages, messages per fsync, CPU per message, the
@@ -7,6 +9,7 @@
 // It starts the built binary (bin/maildock) on loopback with a temporary
 // data directory, drives it with go-smtp clients, prints a Markdown report
 // and changes nothing else. Every load loop is bounded by time and count.
+// Linux only: it reads /proc and calls fdatasync.
 //
 //	go run ./cmd/mdbench -bin bin/maildock -duration 5s
 package main

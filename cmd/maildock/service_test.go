@@ -11,7 +11,7 @@ import (
 // The systemd unit is valid for systemd-analyze and runs commands this
 // binary has (checked with the built binary in their place).
 func TestSystemdUnit(t *testing.T) {
-	unit, err := os.ReadFile("../../dist/maildock.service")
+	unit, err := os.ReadFile("../../configs/maildock.service")
 	if err != nil {
 		t.Fatal(err)
 	}
