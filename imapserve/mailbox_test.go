@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"net"
 	"net/netip"
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -296,12 +297,19 @@ func TestAccountIsolation(t *testing.T) {
 	e.deliver(imapOther, "Secret", testMessage(1, "theirs"))
 	e.deliver(imapOther, "INBOX", testMessage(2, "theirs"))
 	e.deliver(imapUser, "INBOX", testMessage(3, "mine"))
+	if err := e.store.SetSubscribed(context.Background(), imapOther, "Secret", true); err != nil {
+		t.Fatal(err)
+	}
 	c := e.login(imapUser, imapPass)
 	for _, name := range []string{"Secret", "other/Secret", "../other/Secret", "/other/Secret", "~other/Secret", "#shared/Secret"} {
 		var ierr *imap.Error
 		if _, err := c.Select(name, nil).Wait(); !errors.As(err, &ierr) || ierr.Type != imap.StatusResponseTypeNo {
 			t.Errorf("SELECT %q: %v", name, err)
 		}
+		if _, err := c.Select(name, &imap.SelectOptions{ReadOnly: true}).Wait(); err == nil {
+			t.Errorf("EXAMINE %q worked", name)
+		}
+		c.Unsubscribe(name).Wait() // whatever it answers, theirs stays
 		if _, err := c.Status(name, &imap.StatusOptions{NumMessages: true}).Wait(); err == nil {
 			t.Errorf("STATUS %q worked", name)
 		}
@@ -315,9 +323,30 @@ func TestAccountIsolation(t *testing.T) {
 			t.Errorf("SUBSCRIBE %q worked", name)
 		}
 	}
-	lists, err := c.List("", "*", nil).Collect()
-	if err != nil || len(lists) != 1 || lists[0].Mailbox != "INBOX" {
-		t.Errorf("LIST shows %v (%v)", lists, err)
+	// No pattern reaches the other account: LIST and LSUB show the
+	// user's INBOX only (their Secret is subscribed).
+	for _, pattern := range []string{"*", "%", "*Secret*", "other*", "*/*", "~*", "#*", "../*"} {
+		lists, err := c.List("", pattern, nil).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range lists {
+			if l.Mailbox != "INBOX" {
+				t.Errorf("LIST %q shows %q", pattern, l.Mailbox)
+			}
+		}
+		subs, err := c.List("", pattern, &imap.ListOptions{SelectSubscribed: true}).Collect()
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, l := range subs {
+			if l.Mailbox != "INBOX" {
+				t.Errorf("LSUB %q shows %q", pattern, l.Mailbox)
+			}
+		}
+	}
+	if mbs, _ := e.store.Mailboxes(imapOther); !slices.ContainsFunc(mbs, func(m mailstore.MailboxInfo) bool { return m.Name == "Secret" && m.Subscribed }) {
+		t.Errorf("the other account's subscription changed: %+v", mbs)
 	}
 	st, err := c.Status("INBOX", &imap.StatusOptions{NumMessages: true}).Wait()
 	if err != nil || *st.NumMessages != 1 {
@@ -328,6 +357,9 @@ func TestAccountIsolation(t *testing.T) {
 	}
 	if _, err := c.Copy(imap.SeqSetNum(1), "Secret").Wait(); err == nil {
 		t.Error("COPY into another account's mailbox worked")
+	}
+	if _, err := c.Move(imap.SeqSetNum(1), "Secret").Wait(); err == nil {
+		t.Error("MOVE into another account's mailbox worked")
 	}
 	w := c.Append("Secret", 5, nil)
 	w.Write([]byte("hello"))
