@@ -19,6 +19,11 @@
 //	structs/<id u64>         -> the MIME structure (package structure), parsed once at delivery
 //	pickup/<account>/<seq u64> -> a message waiting for its drop-folder file: blob id,
 //	                            internal date, size, SMTP envelope, mailbox and UID
+//	clients/<account>\0<proto>\0<tls> -> first and last login (u64 unix), logins (u64):
+//	                            how an account's clients log in (maildock status)
+//
+// pickup and clients are made on first use; a store without them is
+// still version 1.
 //
 // Message bodies ("blobs") are immutable and shared: an IMAP COPY adds a
 // reference instead of a second copy. A blob is deleted when its last

@@ -10,7 +10,6 @@ package metrics
 
 import (
 	"crypto/tls"
-	"maps"
 	"sync"
 	"time"
 
@@ -30,22 +29,23 @@ type Metrics struct {
 	lockouts   prometheus.Counter
 	expired    *prometheus.CounterVec
 
-	// Per account, each protocol and TLS version its clients logged in
-	// with, for maildock status (the counters above cannot be read back).
+	// Logins not yet handed to Logins' caller, which keeps them (the
+	// counters above cannot be read back, and do not survive a restart).
 	mu      sync.Mutex
-	clients map[string]map[ClientKind]ClientStats
+	pending map[LoginKind]LoginCount
 }
 
-// ClientKind is how a client logged in.
-type ClientKind struct {
-	Proto string // imap, pop3
-	TLS   string // "TLS 1.2", or "none"
+// LoginKind is how an account's client logged in.
+type LoginKind struct {
+	Account string
+	Proto   string // imap, pop3
+	TLS     string // "TLS 1.2", or "none"
 }
 
-// ClientStats counts the logins of one ClientKind.
-type ClientStats struct {
-	Logins int64
-	Last   time.Time
+// LoginCount counts logins of one kind.
+type LoginCount struct {
+	N           int64
+	First, Last time.Time
 }
 
 // New creates the metrics and registers them with reg.
@@ -147,30 +147,34 @@ func (m *Metrics) Login(account, proto string, state *tls.ConnectionState) {
 	if m == nil {
 		return
 	}
-	k := ClientKind{proto, TLSVersion(state)}
+	k := LoginKind{account, proto, TLSVersion(state)}
 	m.logins.WithLabelValues(account, k.Proto, k.TLS).Inc()
+	now := time.Now()
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	if m.clients == nil {
-		m.clients = map[string]map[ClientKind]ClientStats{}
+	if m.pending == nil {
+		m.pending = map[LoginKind]LoginCount{}
 	}
-	if m.clients[account] == nil {
-		m.clients[account] = map[ClientKind]ClientStats{}
+	c := m.pending[k]
+	if c.N == 0 {
+		c.First = now
 	}
-	cs := m.clients[account][k]
-	cs.Logins++
-	cs.Last = time.Now()
-	m.clients[account][k] = cs
+	c.N++
+	c.Last = now
+	m.pending[k] = c
 }
 
-// Clients returns how an account's clients logged in since the start.
-func (m *Metrics) Clients(account string) map[ClientKind]ClientStats {
+// Logins returns the logins recorded since the last call, and forgets
+// them.
+func (m *Metrics) Logins() map[LoginKind]LoginCount {
 	if m == nil {
 		return nil
 	}
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return maps.Clone(m.clients[account])
+	p := m.pending
+	m.pending = nil
+	return p
 }
 
 // AuthFailed records a failed login.

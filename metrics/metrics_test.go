@@ -54,6 +54,13 @@ maildock_auth_lockouts_total 1
 		"maildock_smtp_received_bytes_total", "maildock_auth_lockouts_total"); err != nil {
 		t.Error(err)
 	}
+	got := m.Logins()
+	if len(got) != 2 || got[LoginKind{"app1", "pop3", "TLS 1.0"}].N != 1 || got[LoginKind{"app1", "imap", "none"}].N != 1 {
+		t.Errorf("Logins: %v", got)
+	}
+	if again := m.Logins(); len(again) != 0 {
+		t.Errorf("Logins again: %v, want nothing new", again)
+	}
 	if n := testutil.CollectAndCount(m.latency); n != 1 {
 		t.Errorf("latency histogram: %d series", n)
 	}

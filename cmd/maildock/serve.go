@@ -111,7 +111,7 @@ type daemon struct {
 	imap      *imapserve.Server
 	registry  *prometheus.Registry
 	started   time.Time
-	listeners []*listenerState                // appended by start only
+	listeners []*listenerState                 // appended by start only
 	health    atomic.Pointer[[]*listenerState] // listeners, once all are serving
 	retention *retention.Remover
 	accounts  atomic.Pointer[[]configs.Account] // for /metrics, replaced on reload
@@ -260,6 +260,20 @@ func start(cfg *configs.Config, log *slog.Logger) (d *daemon, err error) {
 		defer d.wg.Done()
 		d.retention.Run(dropCtx)
 	}()
+	d.wg.Add(1)
+	go func() {
+		defer d.wg.Done()
+		t := time.NewTicker(time.Minute)
+		defer t.Stop()
+		for {
+			select {
+			case <-dropCtx.Done():
+				return
+			case <-t.C:
+				d.flushLogins()
+			}
+		}
+	}()
 	if len(cfg.Submission.Listen)+len(cfg.Submission.ListenTLS)+len(cfg.PickupOut) > 0 {
 		log.Warn("[submission] and [[pickup_out]] are not served by this version yet")
 	}
@@ -341,6 +355,7 @@ func (d *daemon) shutdown(grace time.Duration) error {
 	// end is queued in the store and written at the next start if not now.
 	d.stopDrop()
 	d.wg.Wait()
+	d.flushLogins()
 	if err := d.store.Close(); err != nil {
 		errs = append(errs, err)
 	}

@@ -8,12 +8,12 @@ import (
 	"io"
 	"net"
 	"net/http"
-	"slices"
 	"strings"
 	"text/tabwriter"
 	"time"
 
 	"github.com/maildock/maildock/configs"
+	"github.com/maildock/maildock/mailstore"
 )
 
 // statusReport is what GET /status answers and `maildock status` prints.
@@ -30,18 +30,23 @@ type accountStatus struct {
 	Quota         int64          `json:"quota,omitempty"`
 	LastDelivery  *time.Time     `json:"last_delivery,omitempty"` // newest message's arrival
 	PickupBacklog int            `json:"pickup_backlog"`
-	Clients       []clientStatus `json:"clients"` // logins since the server started
+	Clients       []clientStatus `json:"clients"` // how its clients logged in during the last 7 days
 }
 
 type clientStatus struct {
-	Proto     string    `json:"proto"`
-	TLS       string    `json:"tls"`
-	Logins    int64     `json:"logins"`
-	LastLogin time.Time `json:"last_login"`
+	Proto      string    `json:"proto"`
+	TLS        string    `json:"tls"`
+	Logins     int64     `json:"logins"` // since first_login
+	FirstLogin time.Time `json:"first_login"`
+	LastLogin  time.Time `json:"last_login"`
 }
+
+// clientWindow is how far back status reports clients.
+const clientWindow = 7 * 24 * time.Hour
 
 // status gathers the report from the running daemon.
 func (d *daemon) status() (*statusReport, error) {
+	d.flushLogins()
 	r := &statusReport{Version: version, Started: d.started, Accounts: []accountStatus{}}
 	backlog := d.drop.Backlog()
 	for _, a := range *d.accounts.Load() {
@@ -54,12 +59,16 @@ func (d *daemon) status() (*statusReport, error) {
 		if !u.Newest.IsZero() {
 			as.LastDelivery = &u.Newest
 		}
-		for k, cs := range d.metrics.Clients(a.Name) {
-			as.Clients = append(as.Clients, clientStatus{Proto: k.Proto, TLS: k.TLS, Logins: cs.Logins, LastLogin: cs.Last})
+		uses, err := d.store.Clients(a.Name)
+		if err != nil {
+			return nil, err
 		}
-		slices.SortFunc(as.Clients, func(x, y clientStatus) int {
-			return strings.Compare(x.Proto+x.TLS, y.Proto+y.TLS)
-		})
+		for _, cu := range uses {
+			if time.Since(cu.Last) < clientWindow {
+				as.Clients = append(as.Clients, clientStatus{Proto: cu.Proto, TLS: cu.TLS, Logins: cu.Logins,
+					FirstLogin: cu.First, LastLogin: cu.Last})
+			}
+		}
 		r.Accounts = append(r.Accounts, as)
 	}
 	return r, nil
@@ -124,6 +133,23 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 	return nil
 }
 
+// flushLogins moves the logins counted since the last flush into the
+// store, where they outlive restarts. It runs every minute, before each
+// status report and at shutdown; a failure keeps nothing but is logged.
+func (d *daemon) flushLogins() {
+	pending := d.metrics.Logins()
+	if len(pending) == 0 {
+		return
+	}
+	uses := make([]mailstore.ClientUse, 0, len(pending))
+	for k, c := range pending {
+		uses = append(uses, mailstore.ClientUse{Account: k.Account, Proto: k.Proto, TLS: k.TLS, Logins: c.N, First: c.First, Last: c.Last})
+	}
+	if err := d.store.RecordClients(context.Background(), uses); err != nil {
+		d.log.Warn("recording client logins", "err", err)
+	}
+}
+
 // dialable turns a listen address into one to connect to: a wildcard
 // host becomes loopback.
 func dialable(listen string) string {
@@ -143,7 +169,7 @@ func dialable(listen string) string {
 func printStatus(w io.Writer, rep *statusReport, now time.Time) {
 	fmt.Fprintf(w, "maildock %s, up %s\n\n", rep.Version, now.Sub(rep.Started).Round(time.Second))
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
-	fmt.Fprintln(tw, "ACCOUNT\tMESSAGES\tSIZE\tQUOTA\tLAST DELIVERY\tDROP BACKLOG\tCLIENTS SINCE START")
+	fmt.Fprintln(tw, "ACCOUNT\tMESSAGES\tSIZE\tQUOTA\tLAST DELIVERY\tDROP BACKLOG\tCLIENTS (LAST 7 DAYS)")
 	for _, a := range rep.Accounts {
 		quota := "-"
 		if a.Quota > 0 {
@@ -155,7 +181,7 @@ func printStatus(w io.Writer, rep *statusReport, now time.Time) {
 		}
 		var clients []string
 		for _, c := range a.Clients {
-			clients = append(clients, fmt.Sprintf("%s %s x%d", c.Proto, c.TLS, c.Logins))
+			clients = append(clients, fmt.Sprintf("%s %s (%s)", c.Proto, c.TLS, ago(now.Sub(c.LastLogin))))
 		}
 		if len(clients) == 0 {
 			clients = []string{"-"}
