@@ -212,6 +212,12 @@ func dialPOP3(t *testing.T, addr string) *popSession {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { c.Close() })
+	return newPOP3Session(t, c)
+}
+
+// newPOP3Session reads the greeting on c.
+func newPOP3Session(t *testing.T, c net.Conn) *popSession {
+	t.Helper()
 	c.SetDeadline(time.Now().Add(30 * time.Second))
 	p := &popSession{t: t, c: c, r: bufio.NewReader(c)}
 	if l := p.line(); !strings.HasPrefix(l, "+OK") {
