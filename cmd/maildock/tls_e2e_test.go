@@ -172,50 +172,38 @@ func startTLSGo(addr, starttls string, cfg *tls.Config) (tls.ConnectionState, er
 	defer c.Close()
 	c.SetDeadline(time.Now().Add(10 * time.Second))
 	br := bufio.NewReader(c)
-	// reply reads a (possibly multi-line) reply whose last line starts with prefix.
-	reply := func(prefix string, multi func(string) bool) error {
-		for {
-			line, err := br.ReadString('\n')
-			if err != nil {
-				return err
-			}
-			if multi(line) {
-				continue
-			}
-			if !strings.HasPrefix(line, prefix) {
-				return fmt.Errorf("got %q, want %s", line, prefix)
-			}
-			return nil
-		}
+	// Each step sends a line (if any) and reads the reply: lines for
+	// which more says so, then one starting with want.
+	type step struct {
+		send, want string
+		more       func(string) bool
 	}
-	smtpMulti := func(l string) bool { return len(l) > 3 && l[3] == '-' }
+	none := func(string) bool { return false }
+	smtpMore := func(l string) bool { return len(l) > 3 && l[3] == '-' }
 	imapUntagged := func(l string) bool { return strings.HasPrefix(l, "* ") }
-	never := func(string) bool { return false }
-	var steps []struct{ send, want string }
-	var multi func(string) bool
-	switch starttls {
-	case "smtp":
-		multi = smtpMulti
-		steps = []struct{ send, want string }{{"", "220"}, {"EHLO tls.test", "250"}, {"STARTTLS", "220"}}
-	case "imap":
-		multi = never
-		if err := reply("* OK", never); err != nil {
-			return tls.ConnectionState{}, err
-		}
-		multi = imapUntagged
-		steps = []struct{ send, want string }{{"a STARTTLS", "a OK"}}
-	case "pop3":
-		multi = never
-		steps = []struct{ send, want string }{{"", "+OK"}, {"STLS", "+OK"}}
-	}
+	steps := map[string][]step{
+		"smtp": {{"", "220", smtpMore}, {"EHLO tls.test", "250", smtpMore}, {"STARTTLS", "220", none}},
+		"imap": {{"", "* OK", none}, {"a STARTTLS", "a OK", imapUntagged}},
+		"pop3": {{"", "+OK", none}, {"STLS", "+OK", none}},
+	}[starttls]
 	for _, s := range steps {
 		if s.send != "" {
 			if _, err := fmt.Fprintf(c, "%s\r\n", s.send); err != nil {
 				return tls.ConnectionState{}, err
 			}
 		}
-		if err := reply(s.want, multi); err != nil {
-			return tls.ConnectionState{}, fmt.Errorf("%s: %w", s.send, err)
+		for {
+			line, err := br.ReadString('\n')
+			if err != nil {
+				return tls.ConnectionState{}, fmt.Errorf("after %q: %w", s.send, err)
+			}
+			if s.more(line) {
+				continue
+			}
+			if !strings.HasPrefix(line, s.want) {
+				return tls.ConnectionState{}, fmt.Errorf("after %q: got %q, want %s", s.send, line, s.want)
+			}
+			break
 		}
 	}
 	if br.Buffered() > 0 {
