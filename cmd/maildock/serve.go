@@ -57,12 +57,16 @@ func cmdServe(args []string, stderr io.Writer) error {
 		log.Warn("running the DEVELOPMENT DEFAULT: loopback only, account \"app\" with password \"app\", mail for @app.localhost, data in ./maildock-data; use --config FILE in production")
 	}
 
+	// Catch signals before anything starts: "maildock started" tells a
+	// supervisor (or a test) it may send SIGTERM, and a signal that arrives
+	// before Notify would kill the process with the default action,
+	// skipping the graceful stop. Signals during start wait in the channel.
+	sigs := make(chan os.Signal, 4)
+	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	d, err := start(cfg, log)
 	if err != nil {
 		return err
 	}
-	sigs := make(chan os.Signal, 4)
-	signal.Notify(sigs, syscall.SIGINT, syscall.SIGTERM, syscall.SIGHUP)
 	for {
 		select {
 		case sig := <-sigs:
