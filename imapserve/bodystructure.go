@@ -46,6 +46,16 @@ func addresses(l []structure.Address) []imap.Address {
 	}
 	out := make([]imap.Address, len(l))
 	for i, a := range l {
+		// A group is (NIL NIL "name" NIL), its members, (NIL NIL NIL NIL)
+		// (RFC 3501 section 7.4.2).
+		switch a.Group {
+		case structure.GroupStart:
+			out[i] = imap.Address{Mailbox: a.Mailbox}
+			continue
+		case structure.GroupEnd:
+			out[i] = imap.Address{}
+			continue
+		}
 		// go-imap sends names as UTF-8 encoded-words when they are not
 		// ASCII: raw 8-bit that is not UTF-8 is read as Latin-1 first.
 		out[i] = imap.Address{Name: toUTF8(a.Name), Mailbox: a.Mailbox, Host: a.Host}

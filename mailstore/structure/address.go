@@ -2,26 +2,48 @@ package structure
 
 import "strings"
 
-// parseAddressList parses an RFC 5322 address list as best it can: groups
-// are flattened into their members, a display name is unquoted but its
+// parseAddressList parses an RFC 5322 address list as best it can: a
+// group is its members between a GroupStart (named) and a GroupEnd, as
+// IMAP's ENVELOPE shows groups; a display name is unquoted but its
 // encoded-words are kept, a comment stands in for a missing display name,
-// and what is not an address is kept whole as a Mailbox with no Host. It
-// returns nil for an empty list.
+// and what is not an address is kept whole as a Mailbox with no Host (in
+// a group, a bare comment is dropped). It returns nil for an empty list.
 func parseAddressList(s string) []Address {
 	var out []Address
 	for _, seg := range splitAddresses(s) {
-		if a, ok := parseAddress(seg); ok {
-			out = append(out, a)
+		switch seg.kind {
+		case GroupStart:
+			out = append(out, Address{Mailbox: phrase(seg.text), Group: GroupStart})
+		case GroupEnd:
+			out = append(out, Address{Group: GroupEnd})
+		default:
+			a, ok := parseAddress(seg.text)
+			if ok && seg.inGroup && a.Host == "" && a.Name == "" {
+				if spec, _ := stripComments(seg.text); strings.Trim(spec, " \t\r\n") == "" {
+					ok = false
+				}
+			}
+			if ok {
+				out = append(out, a)
+			}
 		}
 	}
 	return out
 }
 
+// segment is one piece of an address list: an address (kind NotGroup),
+// a group's name or a group's end.
+type segment struct {
+	text    string
+	kind    GroupMark
+	inGroup bool
+}
+
 // splitAddresses splits an address list at the commas outside quoted
-// strings, comments, domain literals and angle brackets, and drops group
-// names ("name:") and group ends (";").
-func splitAddresses(s string) []string {
-	var out []string
+// strings, comments, domain literals and angle brackets, and marks group
+// starts ("name:") and ends (";", or the end of the list).
+func splitAddresses(s string) []segment {
+	var out []segment
 	start, angle, comment := 0, 0, 0
 	quoted, literal, group := false, false, false
 	for i := 0; i < len(s); i++ {
@@ -62,16 +84,21 @@ func splitAddresses(s string) []string {
 			}
 		case angle > 0:
 		case c == ',':
-			out = append(out, s[start:i])
+			out = append(out, segment{text: s[start:i], inGroup: group})
 			start = i + 1
 		case c == ':' && !group:
+			out = append(out, segment{text: s[start:i], kind: GroupStart})
 			group, start = true, i+1
 		case c == ';' && group:
-			out = append(out, s[start:i])
+			out = append(out, segment{text: s[start:i], inGroup: true}, segment{kind: GroupEnd})
 			group, start = false, i+1
 		}
 	}
-	return append(out, s[min(start, len(s)):])
+	out = append(out, segment{text: s[min(start, len(s)):], inGroup: group})
+	if group {
+		out = append(out, segment{kind: GroupEnd})
+	}
+	return out
 }
 
 // parseAddress parses one address; false if there is nothing there.

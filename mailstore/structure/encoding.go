@@ -8,13 +8,14 @@ import (
 	"time"
 )
 
-// The encoding, version 1: a version byte, then varints and strings.
+// The encoding, version 2: a version byte, then varints and strings.
 //
-//	message  = version(1) envelope present(uvarint 0|1) [part]
+//	message  = version(2) envelope present(uvarint 0|1) [part]
 //	envelope = date str(DateRaw) str(Subject) list(From) list*(Sender) list*(ReplyTo)
 //	           list(To) list(Cc) list(Bcc) str(InReplyTo) str(MessageID)
 //	date     = uvarint 0 (zero time) | uvarint 1, varint unix seconds, uvarint nanoseconds, varint zone offset
-//	list     = uvarint 0 (nil) | uvarint n+1, n × (str str str)
+//	list     = uvarint 0 (nil) | uvarint n+1, n × addr
+//	addr     = uvarint 0, str(Name) str(Mailbox) str(Host) | uvarint 1, str(group name) | uvarint 2 (group end)
 //	list*    = as list, or uvarint 1 for "the same as From" and n+2 for n addresses
 //	part     = uvarint flags (1: Envelope, 2: Message)
 //	           varint HeaderStart-base, varint BodyStart-HeaderStart, varint End-BodyStart
@@ -29,8 +30,8 @@ import (
 // base is 0 for the root, BodyStart for an embedded message's root and for
 // the first child, and the previous sibling's End for the next: offsets are
 // small deltas. The version byte changes whenever any of this, or common,
-// does.
-const encodingVersion = 1
+// does. Version 1 (still decoded) had no groups: addr was the three strs.
+const encodingVersion = 2
 
 // common are strings frequent enough in structures to be one byte. Never
 // change this table without changing encodingVersion.
@@ -88,10 +89,10 @@ func (m *Message) UnmarshalBinary(b []byte) error {
 	if len(b) == 0 {
 		return errCorrupt
 	}
-	if b[0] != encodingVersion {
+	if b[0] != encodingVersion && b[0] != 1 {
 		return fmt.Errorf("structure: unknown encoding version %d", b[0])
 	}
-	d := decoder{b: b[1:]}
+	d := decoder{b: b[1:], version: b[0]}
 	var out Message
 	d.envelope(&out.Envelope)
 	switch d.uvarint() {
@@ -185,9 +186,18 @@ func (e *encoder) addrs(l []Address, from *[]Address) {
 	}
 	e.uvarint(uint64(len(l)) + shift)
 	for _, a := range l {
-		e.str(a.Name)
-		e.str(a.Mailbox)
-		e.str(a.Host)
+		switch a.Group {
+		case GroupStart:
+			e.uvarint(1)
+			e.str(a.Mailbox)
+		case GroupEnd:
+			e.uvarint(2)
+		default:
+			e.uvarint(0)
+			e.str(a.Name)
+			e.str(a.Mailbox)
+			e.str(a.Host)
+		}
 	}
 }
 
@@ -270,8 +280,9 @@ func (e *encoder) part(p *Part, base int64, depth int) {
 // decoder reads the encoding; after the first problem, err is set and every
 // read returns zero values.
 type decoder struct {
-	b   []byte
-	err error
+	b       []byte
+	err     error
+	version byte
 }
 
 func (d *decoder) fail() {
@@ -411,7 +422,20 @@ func (d *decoder) addrs(from []Address, sameOK bool) []Address {
 	n := int(v - shift)
 	l := make([]Address, 0, min(n, 64))
 	for i := 0; i < n && d.err == nil; i++ {
-		l = append(l, Address{Name: d.str(), Mailbox: d.str(), Host: d.str()})
+		kind := uint64(0)
+		if d.version > 1 {
+			kind = d.uvarint()
+		}
+		switch kind {
+		case 0:
+			l = append(l, Address{Name: d.str(), Mailbox: d.str(), Host: d.str()})
+		case 1:
+			l = append(l, Address{Mailbox: d.str(), Group: GroupStart})
+		case 2:
+			l = append(l, Address{Group: GroupEnd})
+		default:
+			d.fail()
+		}
 	}
 	return l
 }

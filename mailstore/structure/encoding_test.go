@@ -51,7 +51,7 @@ func TestEncodingCompact(t *testing.T) {
 }
 
 func TestEncodingEdgeValues(t *testing.T) {
-	from := []Address{{"A", "a", "example.org"}}
+	from := []Address{{"A", "a", "example.org", 0}}
 	msgs := []*Message{
 		{},
 		{Root: &Part{}},
@@ -59,8 +59,8 @@ func TestEncodingEdgeValues(t *testing.T) {
 			Envelope: Envelope{
 				Date:    time.Date(2024, 5, 14, 9, 12, 40, 123456789, time.FixedZone("", -(9*3600+30*60))),
 				DateRaw: "x", Subject: "\xff\x00 not UTF-8",
-				From: from, Sender: []Address{}, ReplyTo: []Address{{"B", "b", ""}},
-				To: []Address{}, Cc: nil, Bcc: []Address{{}},
+				From: from, Sender: []Address{}, ReplyTo: []Address{{"B", "b", "", 0}},
+				To: []Address{{"", "team", "", GroupStart}, {"", "t", "x", 0}, {"", "", "", GroupEnd}}, Cc: nil, Bcc: []Address{{}},
 				InReplyTo: "<a@b>", MessageID: "<c@d>",
 			},
 			Root: &Part{
@@ -130,4 +130,27 @@ func checkDecode(t testing.TB, b []byte) {
 		return
 	}
 	roundTrip(t, &m)
+}
+
+// Structures stored before groups existed (version 1) still decode.
+func TestDecodeVersion1(t *testing.T) {
+	v1 := []byte{1,
+		0, 0, 0, // date zero, DateRaw "", Subject ""
+		2, 0, 64 + 1, 'a', 64 + 1, 'x', // From: one address ("", "a", "x")
+		1, 1, // Sender, Reply-To: as From
+		2, 64 + 1, 'B', 64 + 1, 'b', 0, // To: ("B", "b", "")
+		0, 0, 0, 0, // Cc, Bcc, In-Reply-To, Message-ID
+		0, // no root part
+	}
+	var m Message
+	if err := m.UnmarshalBinary(v1); err != nil {
+		t.Fatal(err)
+	}
+	want := Envelope{From: []Address{{"", "a", "x", 0}}, Sender: []Address{{"", "a", "x", 0}}, ReplyTo: []Address{{"", "a", "x", 0}}, To: []Address{{"B", "b", "", 0}}}
+	if !reflect.DeepEqual(m.Envelope, want) {
+		t.Errorf("version 1 envelope: %#v, want %#v", m.Envelope, want)
+	}
+	if err := m.UnmarshalBinary([]byte{3, 0}); err == nil {
+		t.Error("version 3 decoded")
+	}
 }

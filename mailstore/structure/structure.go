@@ -58,7 +58,20 @@ type Envelope struct {
 // an empty Host; so does a bare local part such as "root".
 type Address struct {
 	Name, Mailbox, Host string
+	// Group marks the start of an RFC 5322 group (Mailbox is the group's
+	// name) or its end, as IMAP's ENVELOPE lists groups; NotGroup for an
+	// address.
+	Group GroupMark
 }
+
+// GroupMark says whether an Address is a group's start or end.
+type GroupMark uint8
+
+const (
+	NotGroup GroupMark = iota
+	GroupStart
+	GroupEnd
+)
 
 const (
 	// maxDepth bounds the nesting of entities; deeper multipart or message

@@ -173,13 +173,13 @@ func TestParseCorpus(t *testing.T) {
 			func(t *testing.T, raw []byte, m *Message) {
 				env := m.Envelope
 				eq(t, "Subject", env.Subject, "FW: Q2 budget review =?utf-8?Q?=E2=80=93_final_numbers?=")
-				eq(t, "From", env.From, []Address{{"Megan Bowen", "MeganB", "contoso.com"}})
+				eq(t, "From", env.From, []Address{{"Megan Bowen", "MeganB", "contoso.com", 0}})
 				eq(t, "Sender", env.Sender, env.From)
 				eq(t, "ReplyTo", env.ReplyTo, env.From)
-				eq(t, "To", env.To, []Address{{"Alex Wilber", "AlexW", "fabrikam.com"}})
+				eq(t, "To", env.To, []Address{{"Alex Wilber", "AlexW", "fabrikam.com", 0}})
 				eq(t, "Cc", env.Cc, []Address{
-					{"Lee, Gordon", "GordonL", "contoso.com"},
-					{"=?utf-8?B?SsO2cmcgTcO8bGxlcg==?=", "joerg.mueller", "contoso.com"},
+					{"Lee, Gordon", "GordonL", "contoso.com", 0},
+					{"=?utf-8?B?SsO2cmcgTcO8bGxlcg==?=", "joerg.mueller", "contoso.com", 0},
 				})
 				eq(t, "Bcc", env.Bcc, []Address(nil))
 				eq(t, "MessageID", env.MessageID, "<PAXPR07MB8771B5E1C2D3A4F5E6F7A8B9C0D1E2F3@PAXPR07MB8771.eurprd07.prod.outlook.com>")
@@ -235,7 +235,7 @@ func TestParseCorpus(t *testing.T) {
 			func(t *testing.T, raw []byte, m *Message) {
 				eq(t, "BodyStart", m.Root.BodyStart, int64(len(raw)))
 				eq(t, "Subject", m.Envelope.Subject, "No blank line after the header")
-				eq(t, "To", m.Envelope.To, []Address{{"", "admin", "example.com"}})
+				eq(t, "To", m.Envelope.To, []Address{{"", "admin", "example.com", 0}})
 				eq(t, "params", m.Root.Params, map[string]string{"charset": "us-ascii"})
 			}},
 		{"lf-only.eml", "multipart/alternative(text/plain,text/html)",
@@ -253,8 +253,8 @@ func TestParseCorpus(t *testing.T) {
 			func(t *testing.T, raw []byte, m *Message) {
 				env := m.Envelope
 				eq(t, "Subject", env.Subject, "Grüße aus Köln – ☕")
-				eq(t, "From", env.From, []Address{{"Jörg Müller", "jörg", "bücher.example"}})
-				eq(t, "To", env.To, []Address{{"用户", "用户", "例子.广告"}, {"Zoë Ångström", "zoe", "example.com"}})
+				eq(t, "From", env.From, []Address{{"Jörg Müller", "jörg", "bücher.example", 0}})
+				eq(t, "To", env.To, []Address{{"用户", "用户", "例子.广告", 0}, {"Zoë Ångström", "zoe", "example.com", 0}})
 				eq(t, "MessageID", env.MessageID, "<utf8-1@bücher.example>")
 				eq(t, "encoding", m.Root.Encoding, "8bit")
 				eq(t, "lines", m.Root.Lines, int64(2))
@@ -262,7 +262,7 @@ func TestParseCorpus(t *testing.T) {
 		{"latin1-8bit.eml", "multipart/mixed(text/plain,text/plain)",
 			func(t *testing.T, raw []byte, m *Message) {
 				eq(t, "Subject", m.Envelope.Subject, "Caf\xe9 cr\xe8me")
-				eq(t, "From", m.Envelope.From, []Address{{"Andr\xe9 Dupont", "andre", "example.fr"}})
+				eq(t, "From", m.Envelope.From, []Address{{"Andr\xe9 Dupont", "andre", "example.fr", 0}})
 				eq(t, "1 body", bodyOf(raw, sec(t, m, 1)), "Voil\xe0 le r\xe9sum\xe9, tr\xe8s bien.\r\n\xc0 bient\xf4t.\r\n")
 				eq(t, "2 params", sec(t, m, 2).Params, map[string]string{"charset": "iso-8859-1", "name": "r\xe9sum\xe9.txt"})
 				eq(t, "2 filename", sec(t, m, 2).DispositionParams["filename"], "r\xe9sum\xe9.txt")
@@ -270,7 +270,7 @@ func TestParseCorpus(t *testing.T) {
 		{"unknown-charset.eml", "text/plain",
 			func(t *testing.T, raw []byte, m *Message) {
 				eq(t, "Subject", m.Envelope.Subject, "=?x-unknown-charset?Q?Hello?= and =?utf-8?B?!!not base64!!?= =?utf-8?Q?unterminated")
-				eq(t, "From", m.Envelope.From, []Address{{"=?x-unknown-charset?Q?Nobody?=", "nobody", "example.org"}})
+				eq(t, "From", m.Envelope.From, []Address{{"=?x-unknown-charset?Q?Nobody?=", "nobody", "example.org", 0}})
 				eq(t, "params", m.Root.Params, map[string]string{"charset": "x-unknown-charset", "name": "=?x-unknown-charset?Q?report?=.txt"})
 				eq(t, "disposition", m.Root.DispositionParams, map[string]string{"filename": "\xe4\xf6\xfc.txt"})
 				eq(t, "body", bodyOf(raw, m.Root), "Body in a charset nobody knows: \xe4\xf6\xfc\r\n")
@@ -281,7 +281,7 @@ func TestParseCorpus(t *testing.T) {
 					t.Errorf("header is only %d bytes", m.Root.BodyStart)
 				}
 				eq(t, "Subject", m.Envelope.Subject, "After a 1 MB header")
-				eq(t, "From", m.Envelope.From, []Address{{"Bulk Sender", "bulk", "example.org"}})
+				eq(t, "From", m.Envelope.From, []Address{{"Bulk Sender", "bulk", "example.org", 0}})
 				eq(t, "body", bodyOf(raw, m.Root), "The body after a very large header.\r\n")
 			}},
 		{"long-lines.eml", "multipart/mixed(text/plain,text/html)",
@@ -309,8 +309,8 @@ func TestParseCorpus(t *testing.T) {
 			func(t *testing.T, raw []byte, m *Message) {
 				msg := sec(t, m, 2)
 				eq(t, "2 Subject", msg.Envelope.Subject, "Inner with alternatives")
-				eq(t, "2 From", msg.Envelope.From, []Address{{"Inner Sender", "inner", "example.net"}})
-				eq(t, "2 Cc (empty group)", msg.Envelope.Cc, []Address(nil))
+				eq(t, "2 From", msg.Envelope.From, []Address{{"Inner Sender", "inner", "example.net", 0}})
+				eq(t, "2 Cc (empty group)", msg.Envelope.Cc, []Address{{"", "undisclosed-recipients", "", GroupStart}, {"", "", "", GroupEnd}})
 				eq(t, "2 filename", msg.DispositionParams["filename"], "inner.eml")
 				if !strings.HasPrefix(bodyOf(raw, msg), "From: Inner Sender") || !strings.HasSuffix(bodyOf(raw, msg), "--inner--\r\n") {
 					t.Errorf("2 body = %q", bodyOf(raw, msg))
@@ -392,7 +392,7 @@ func TestParseCorpus(t *testing.T) {
 			func(t *testing.T, raw []byte, m *Message) {
 				eq(t, "params", m.Root.Params, map[string]string{"charset": "us-ascii"})
 				eq(t, "encoding", m.Root.Encoding, "7BIT")
-				eq(t, "To", m.Envelope.To, []Address{{"", "rcpt", "example.com"}, {"Doe, John", "john.doe", "example.com"}, {"", "root", ""}})
+				eq(t, "To", m.Envelope.To, []Address{{"", "rcpt", "example.com", 0}, {"Doe, John", "john.doe", "example.com", 0}, {"", "root", "", 0}})
 				eq(t, "Date", m.Envelope.Date.Equal(date("Sat, 18 May 2024 16:00:00 +0000")), true)
 				eq(t, "DateRaw", m.Envelope.DateRaw, "18 May 2024 16:00 GMT")
 				eq(t, "lines", m.Root.Lines, int64(2))
