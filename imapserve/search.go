@@ -381,6 +381,38 @@ func (mc *searchMsg) headerHas(name, value string) (bool, error) {
 			return true, nil
 		}
 	}
+	if needle == "" {
+		return false, nil
+	}
+	// FROM, TO, CC and BCC also match the parsed addresses, so that
+	// "<user (comment)@ (comment) example.org>" is found as
+	// user@example.org, and a group by its name (as Dovecot searches).
+	var list func(*structure.Envelope) []structure.Address
+	switch name {
+	case "from":
+		list = func(e *structure.Envelope) []structure.Address { return e.From }
+	case "to":
+		list = func(e *structure.Envelope) []structure.Address { return e.To }
+	case "cc":
+		list = func(e *structure.Envelope) []structure.Address { return e.Cc }
+	case "bcc":
+		list = func(e *structure.Envelope) []structure.Address { return e.Bcc }
+	default:
+		return false, nil
+	}
+	st, err := mc.structure()
+	if err != nil {
+		return false, err
+	}
+	for _, a := range list(&st.Envelope) {
+		s := a.Mailbox
+		if a.Host != "" {
+			s += "@" + a.Host
+		}
+		if strings.Contains(strings.ToLower(s), needle) {
+			return true, nil
+		}
+	}
 	return false, nil
 }
 

@@ -171,3 +171,41 @@ func TestSearch(t *testing.T) {
 		t.Errorf("SEARCH UID $ SEEN: %q", u)
 	}
 }
+
+// FROM/TO/CC/BCC match the parsed addresses too, and groups are searchable
+// by name and show in ENVELOPE with their start and end markers (imaptest's
+// search-addresses and fetch-envelope).
+func TestSearchAddressesAndGroups(t *testing.T) {
+	e := newIMAPEnv(t)
+	for _, m := range []string{
+		"From: <user-from (comment)@ (comment) domain.org>\r\nTo: app@app.localhost\r\nSubject: one\r\n\r\nx\r\n",
+		"From: a@x.org\r\nTo: groupname: g1@d.org, G Two <g2@d.org>;, after@d.org\r\nSubject: two\r\n\r\nx\r\n",
+		"From: a@x.org\r\nTo: groupname:;\r\nCc: c@d.org\r\nSubject: three\r\n\r\nx\r\n",
+	} {
+		e.deliver(imapUser, "INBOX", []byte(m))
+	}
+	rc := e.raw()
+	rc.ok(`LOGIN app "s3cret pass"`)
+	rc.ok("SELECT INBOX")
+	for _, tc := range []struct{ cmd, want string }{
+		{"SEARCH FROM user-from@domain.org", "* SEARCH 1"},
+		{"SEARCH FROM comment", "* SEARCH 1"}, // the raw field still matches
+		{"SEARCH TO groupname", "* SEARCH 2 3"},
+		{"SEARCH TO g2@d.org", "* SEARCH 2"},
+		{"SEARCH TO after@d.org", "* SEARCH 2"},
+		{"SEARCH CC groupname", "* SEARCH"},
+	} {
+		if u := rc.ok("%s", tc.cmd); strings.Join(u, "\n") != tc.want {
+			t.Errorf("%s: %q, want %q", tc.cmd, u, tc.want)
+		}
+	}
+	u := rc.ok("FETCH 2:3 ENVELOPE")
+	for i, want := range []string{
+		`((NIL NIL "groupname" NIL) (NIL NIL "g1" "d.org") ("G Two" NIL "g2" "d.org") (NIL NIL NIL NIL) (NIL NIL "after" "d.org"))`,
+		`((NIL NIL "groupname" NIL) (NIL NIL NIL NIL)) ((NIL NIL "c" "d.org"))`,
+	} {
+		if len(u) <= i || !strings.Contains(u[i], want) {
+			t.Errorf("ENVELOPE of message %d: %q, want it to hold %s", i+2, u, want)
+		}
+	}
+}
