@@ -85,6 +85,12 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 			continue
 		}
 		info, real := exists[name]
+		if isLSUB(options) {
+			if err := s.writeLSUB(w, name, real && info.Subscribed, boxes, ref, patterns); err != nil {
+				return err
+			}
+			continue
+		}
 		if options.SelectSubscribed && !(real && info.Subscribed) {
 			continue
 		}
@@ -116,6 +122,34 @@ func (s *session) List(w *imapserver.ListWriter, ref string, patterns []string, 
 		}
 		if err := w.WriteList(data); err != nil {
 			return err
+		}
+	}
+	return nil
+}
+
+// writeLSUB answers LSUB for one name the patterns matched. A subscribed
+// mailbox is listed plainly (LSUB carries no child attributes, as in
+// Dovecot). A name that is not subscribed is listed with \Noselect when a
+// subscribed mailbox below it is hidden from the patterns (by "%"), so
+// the client can still find it (RFC 3501 section 6.3.9).
+func (s *session) writeLSUB(w *imapserver.ListWriter, name string, subscribed bool, boxes []mailstore.MailboxInfo, ref string, patterns []string) error {
+	if subscribed {
+		return w.WriteList(&imap.ListData{Mailbox: name, Delim: '/'})
+	}
+	prefix := name + mailstore.Separator
+	for _, b := range boxes {
+		if !b.Subscribed || !strings.HasPrefix(b.Name, prefix) {
+			continue
+		}
+		hidden := true
+		for _, p := range patterns {
+			if listMatch(b.Name, ref, p) {
+				hidden = false
+				break
+			}
+		}
+		if hidden {
+			return w.WriteList(&imap.ListData{Mailbox: name, Delim: '/', Attrs: []imap.MailboxAttr{imap.MailboxAttrNoSelect}})
 		}
 	}
 	return nil

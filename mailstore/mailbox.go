@@ -77,8 +77,11 @@ func openMailbox(tx *bolt.Tx, account, name string, create bool) (*bolt.Bucket, 
 	return mb, info, nil
 }
 
+// createMailbox makes a mailbox. Only INBOX starts subscribed: IMAP
+// servers do not subscribe what CREATE makes (clients that want it send
+// SUBSCRIBE), and LSUB must show exactly the client's choices.
 func createMailbox(tx *bolt.Tx, mbs *bolt.Bucket, name string) (*bolt.Bucket, mailboxInfo, error) {
-	info := mailboxInfo{UIDValidity: newUIDValidity(tx), UIDNext: 1, Subscribed: true, Created: time.Now().UTC()}
+	info := mailboxInfo{UIDValidity: newUIDValidity(tx), UIDNext: 1, Subscribed: name == "INBOX", Created: time.Now().UTC()}
 	mb, err := mbs.CreateBucket([]byte(name))
 	if err != nil {
 		return nil, info, err
