@@ -49,6 +49,11 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 	if err != nil {
 		return s.storeErr("fetch", err)
 	}
+	if options.Flags {
+		if err := v.announceKeywords(infos); err != nil {
+			return err
+		}
+	}
 	byUID := make(map[uint32]*mailstore.MessageInfo, len(infos))
 	for i := range infos {
 		byUID[infos[i].UID] = &infos[i]

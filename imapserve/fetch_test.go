@@ -179,7 +179,7 @@ func TestFetchSetsSeen(t *testing.T) {
 	}
 	// Legacy clients parse "(RFC822 {n}" first: flags come after the body.
 	u = rc.ok("FETCH 1 RFC822")
-	if !strings.HasPrefix(u[0], "* 1 FETCH (RFC822 {") || !strings.HasSuffix(u[0], ` FLAGS (\Seen))`) {
+	if !strings.HasPrefix(u[0], "* 1 FETCH (RFC822 {") || !strings.HasSuffix(u[0], ` FLAGS (\Seen \Recent))`) {
 		t.Errorf("FETCH RFC822 layout: %q", u[0])
 	}
 }

@@ -1,6 +1,7 @@
 package imapserve
 
 import (
+	"fmt"
 	"strings"
 	"testing"
 )
@@ -124,7 +125,8 @@ func TestExamineIsReadOnly(t *testing.T) {
 	if !contains(u, "* 1 EXISTS") {
 		t.Errorf("message gone after EXAMINE and CLOSE: %q", u)
 	}
-	if u := rc.ok("FETCH 1 FLAGS"); u[0] != `* 1 FETCH (FLAGS (\Deleted))` {
+	// EXAMINE left \Recent unclaimed: the SELECT gets it.
+	if u := rc.ok("FETCH 1 FLAGS"); u[0] != `* 1 FETCH (FLAGS (\Deleted \Recent))` {
 		t.Errorf("flags after EXAMINE: %q", u)
 	}
 }
@@ -183,5 +185,65 @@ func TestExpunge(t *testing.T) {
 		if _, st := rc2.cmd("%s", cmd); !strings.HasPrefix(st, "BAD") {
 			t.Errorf("%s without a selected mailbox: %q", cmd, st)
 		}
+	}
+}
+
+// A keyword new to the client is announced in FLAGS before the first FETCH
+// response that carries it: in the STORE that sets it, and in another
+// session's FETCH (RFC 3501 section 7.2.6; imaptest checks this).
+func TestKeywordAnnouncedBeforeFetch(t *testing.T) {
+	e := newIMAPEnv(t)
+	e.deliver(imapUser, "INBOX", testMessage(1, "kw"))
+	rc1, rc2 := e.raw(), e.raw()
+	for _, rc := range []*rawConn{rc1, rc2} {
+		rc.ok(`LOGIN app "s3cret pass"`)
+		rc.ok("SELECT INBOX")
+	}
+	// rc1 stores right after SELECT (before go-imap's first Poll: the
+	// session writes FLAGS itself); rc2 has run a command since (FLAGS goes
+	// through go-imap's UpdateWriter).
+	rc2.ok("NOOP")
+	u := rc1.ok(`STORE 1 +FLAGS ($Fresh NIL)`)
+	want := []string{
+		`* FLAGS (\Answered \Flagged \Deleted \Seen \Draft $Fresh NIL)`,
+		`* 1 FETCH (FLAGS ($Fresh NIL \Recent))`,
+	}
+	if strings.Join(u, "\n") != strings.Join(want, "\n") {
+		t.Errorf("STORE of new keywords:\n got %q\nwant %q", u, want)
+	}
+	if u := rc1.ok(`STORE 1 +FLAGS ($Fresh)`); len(u) != 0 {
+		t.Errorf("STORE of a known keyword, no change: %q", u)
+	}
+	// The second session has not heard of $Fresh: FLAGS first, whether it
+	// comes with FETCH or with the update after NOOP.
+	u = rc2.ok("FETCH 1 FLAGS")
+	if len(u) < 2 || !strings.HasPrefix(u[0], "* FLAGS (") || !strings.Contains(u[0], "$Fresh") || !strings.Contains(u[1], "$Fresh") {
+		t.Errorf("FETCH in the other session: %q", u)
+	}
+}
+
+// A command completed in one session shows in the next command of
+// another: no window in which NOOP misses a committed EXPUNGE or APPEND.
+func TestOtherSessionSeesChangesAtOnce(t *testing.T) {
+	e := newIMAPEnv(t)
+	for i := range 3 {
+		e.deliver(imapUser, "INBOX", testMessage(i, "now"))
+	}
+	rc1, rc2 := e.raw(), e.raw()
+	for _, rc := range []*rawConn{rc1, rc2} {
+		rc.ok(`LOGIN app "s3cret pass"`)
+		rc.ok("SELECT INBOX")
+	}
+	// Bounded: each round is checked with no wait at all.
+	for round := range 20 {
+		rc1.ok(`APPEND INBOX {%d+}`+"\r\n%s", len(testMessage(100+round, "a")), testMessage(100+round, "a"))
+		if u := rc2.ok("NOOP"); !contains(u, fmt.Sprintf("* %d EXISTS", 4+round)) {
+			t.Fatalf("round %d: NOOP after another session's APPEND: %q", round, u)
+		}
+	}
+	rc1.ok(`STORE 1,3 +FLAGS.SILENT (\Deleted)`)
+	rc1.ok("CLOSE")
+	if u := rc2.ok("NOOP"); !contains(u, "* 3 EXPUNGE") || !contains(u, "* 1 EXPUNGE") {
+		t.Errorf("NOOP after another session's CLOSE: %q", u)
 	}
 }

@@ -3,6 +3,7 @@ package imapserve
 import (
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/maildock/maildock/mailstore"
 )
@@ -30,17 +31,26 @@ type hub struct {
 	views  map[mbKey]map[*view]struct{}
 	recent map[mbKey]uint32 // first UID not yet claimed
 
-	done chan struct{}
+	// applied is the store change Seq the hub has handed out; advanced is
+	// closed (and replaced) each time it moves, for catchUp.
+	applied  uint64
+	advanced chan struct{}
+
+	store *mailstore.Store
+	done  chan struct{}
 }
 
 func newHub(store *mailstore.Store, log *slog.Logger) *hub {
 	h := &hub{
-		sub:    store.Subscribe(),
-		log:    log,
-		views:  map[mbKey]map[*view]struct{}{},
-		recent: map[mbKey]uint32{},
-		done:   make(chan struct{}),
+		sub:      store.Subscribe(),
+		log:      log,
+		views:    map[mbKey]map[*view]struct{}{},
+		recent:   map[mbKey]uint32{},
+		advanced: make(chan struct{}),
+		store:    store,
+		done:     make(chan struct{}),
 	}
+	h.applied = h.sub.Pos()
 	go h.run()
 	return h
 }
@@ -78,7 +88,45 @@ func (h *hub) run() {
 				}
 			}
 		}
+		h.applied = h.sub.Pos()
+		close(h.advanced)
+		h.advanced = make(chan struct{})
 		h.mu.Unlock()
+	}
+}
+
+// catchUpWait bounds catchUp: the hub is a goroutine doing map updates, so
+// it is behind by microseconds; the bound only keeps a wedged hub from
+// hanging every session.
+const catchUpWait = 2 * time.Second
+
+// catchUp waits until the hub has handed out every change committed before
+// the call. Sessions call it before they report updates and before STATUS,
+// so a client that saw another connection's command complete (an APPEND,
+// a CLOSE that expunged) hears of its effect in its next command, as IMAP
+// clients (and imaptest) expect, instead of one command later.
+func (h *hub) catchUp() {
+	want := h.store.ChangeSeq()
+	var timer *time.Timer
+	for {
+		h.mu.Lock()
+		if h.applied >= want {
+			h.mu.Unlock()
+			return
+		}
+		ch := h.advanced
+		h.mu.Unlock()
+		if timer == nil {
+			timer = time.NewTimer(catchUpWait)
+			defer timer.Stop()
+		}
+		select {
+		case <-ch:
+		case <-timer.C:
+			return
+		case <-h.done:
+			return
+		}
 	}
 }
 

@@ -9,6 +9,7 @@ import (
 	"runtime/debug"
 	"strings"
 	"sync"
+	"time"
 
 	"log/slog"
 
@@ -41,6 +42,12 @@ type session struct {
 	openLit io.WriteCloser
 
 	structs structCache
+
+	// upd is the UpdateWriter go-imap handed to the last Poll. go-imap
+	// gives one only to Poll and Idle, but STORE and FETCH must send FLAGS
+	// (see view.announceKeywords) before their FETCH responses; the writer
+	// only wraps the connection, so it stays usable for the session's life.
+	upd *imapserver.UpdateWriter
 
 	byeOnce sync.Once
 }
@@ -391,6 +398,7 @@ func (s *session) Status(mailbox string, options *imap.StatusOptions) (_ *imap.S
 func (s *session) statusData(name string, snap *mailstore.Snapshot, options *imap.StatusOptions) *imap.StatusData {
 	var unseen, deleted, recent uint32
 	var size, deletedSize int64
+	s.srv.hub.catchUp()
 	recentFrom := s.srv.hub.unclaimedFrom(mbKey{s.account, name})
 	for i := range snap.Messages {
 		m := &snap.Messages[i]
@@ -469,11 +477,43 @@ func (s *session) Append(mailbox string, r imap.LiteralReader, options *imap.App
 
 // ---- Updates
 
+// writeMailboxFlags sends an untagged FLAGS in the middle of a command.
+// go-imap hands out its UpdateWriter only to Poll, which runs after the
+// command; the session keeps the last one. Before the first Poll (STORE or
+// FETCH right after SELECT) it writes the line itself: go-imap flushes
+// every response as it ends, so between responses nothing of its output
+// is buffered, and the line lands in order.
+func (s *session) writeMailboxFlags(flags []imap.Flag) error {
+	if s.upd != nil {
+		return s.upd.WriteMailboxFlags(flags)
+	}
+	var b strings.Builder
+	b.WriteString("* FLAGS (")
+	for i, f := range flags {
+		if i > 0 {
+			b.WriteByte(' ')
+		}
+		b.WriteString(string(f))
+	}
+	b.WriteString(")\r\n")
+	nc := s.conn.NetConn()
+	nc.SetWriteDeadline(time.Now().Add(flagsWriteTimeout))
+	defer nc.SetWriteDeadline(time.Time{})
+	_, err := io.WriteString(nc, b.String())
+	return err
+}
+
+// flagsWriteTimeout bounds writeMailboxFlags's own write, as go-imap bounds
+// its responses.
+const flagsWriteTimeout = time.Minute
+
 func (s *session) Poll(w *imapserver.UpdateWriter, allowExpunge bool) (err error) {
 	defer s.guard("poll", &err)
+	s.upd = w
 	if s.sel == nil {
 		return nil
 	}
+	s.srv.hub.catchUp()
 	return s.sel.sync(w, allowExpunge)
 }
 

@@ -127,13 +127,29 @@ func (v *view) init(snap *mailstore.Snapshot) {
 		v.learnKeywords(m.Flags)
 	}
 	v.flagsNew = false
-	first := v.s.srv.hub.claimRecent(mbKey{v.account, v.name}, snap.UIDNext)
+	v.s.srv.hub.catchUp() // the hub must know of every message in snap
+	first := v.claimRecent(snap.UIDNext)
 	for _, uid := range v.uids {
 		if uid >= first {
 			v.recent[uid] = struct{}{}
 		}
 	}
 	v.recentSent = len(v.recent)
+}
+
+// claimRecent returns the first UID below uidNext that is \Recent in this
+// session. EXAMINE sees \Recent but claims nothing (RFC 3501 section
+// 6.3.2 "permanent state ... is not changed"), so a later SELECT still
+// gets the messages as \Recent.
+func (v *view) claimRecent(uidNext uint32) uint32 {
+	k := mbKey{v.account, v.name}
+	if !v.readOnly {
+		return v.s.srv.hub.claimRecent(k, uidNext)
+	}
+	if first := v.s.srv.hub.unclaimedFrom(k); first != 0 && first < uidNext {
+		return first
+	}
+	return uidNext
 }
 
 func (v *view) learnKeywords(flags []string) {
@@ -147,6 +163,22 @@ func (v *view) learnKeywords(flags []string) {
 			v.flagsNew = true
 		}
 	}
+}
+
+// announceKeywords learns the keywords of infos and, if one is new to the
+// client, sends FLAGS at once: a FETCH response must not carry a keyword
+// the client was not told of (RFC 3501 section 7.2.6). STORE and FETCH
+// write their FETCH responses before the command's Poll, so this cannot
+// wait for it.
+func (v *view) announceKeywords(infos []mailstore.MessageInfo) error {
+	for i := range infos {
+		v.learnKeywords(infos[i].Flags)
+	}
+	if !v.flagsNew {
+		return nil
+	}
+	v.flagsNew = false
+	return v.s.writeMailboxFlags(v.mailboxFlags())
 }
 
 var systemFlags = []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
@@ -369,7 +401,7 @@ func (v *view) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		slices.Sort(fresh)
 		fresh = slices.Compact(fresh)
 		v.uids = append(v.uids, fresh...)
-		first := v.s.srv.hub.claimRecent(mbKey{v.account, v.name}, fresh[len(fresh)-1]+1)
+		first := v.claimRecent(fresh[len(fresh)-1] + 1)
 		for _, uid := range fresh {
 			if uid >= first {
 				v.recent[uid] = struct{}{}

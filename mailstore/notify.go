@@ -100,6 +100,23 @@ func (s *Store) Subscribe() *Subscription {
 	return sub
 }
 
+// ChangeSeq is the Seq of the last change published: a subscriber whose
+// Pos has reached it has seen every commit that returned before the call.
+func (s *Store) ChangeSeq() uint64 {
+	n := &s.notify
+	n.mu.Lock()
+	defer n.mu.Unlock()
+	return n.next - 1
+}
+
+// Pos is the Seq of the last change this subscription has pulled (or
+// skipped, after a resync).
+func (sub *Subscription) Pos() uint64 {
+	sub.n.mu.Lock()
+	defer sub.n.mu.Unlock()
+	return sub.next - 1
+}
+
 // C is poked (coalesced: one pending poke at most) after changes are
 // committed. It is closed when the store closes.
 func (sub *Subscription) C() <-chan struct{} { return sub.c }
