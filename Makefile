@@ -10,7 +10,7 @@ TEST_TOOLS := curl python3 openssl fetchmail
 PREFIX  ?= /usr/local
 DESTDIR ?=
 
-.PHONY: all build run test test-deps vet cross unit fuzz-smoke bench install clean
+.PHONY: all build run test test-deps vet cross unit fuzz-smoke bench imaptest install clean
 
 all: build
 
@@ -49,6 +49,11 @@ fuzz-smoke:
 
 bench:
 	./scripts/bench
+
+# Dovecot's imaptest compliance suite against the built binary (needs the
+# network and dovecot-dev; see docs/IMAP.md). Not part of `test`.
+imaptest:
+	./scripts/imaptest
 
 # Installs the binary, the systemd unit, an example config (never over an
 # existing one) and the docs; creates the maildock user when run as root on
