@@ -21,8 +21,11 @@
 // (EXPUNGE never during FETCH, STORE or SEARCH) and at once in IDLE. Each
 // view keeps its own numbering, so no shared tracker has to see every
 // session's updates in one order (go-imap's MailboxTracker panics when it
-// does not). If the hub falls behind the store's change log, views re-read
-// their mailbox and tell the difference.
+// does not). Before a session reports updates (and before STATUS) it
+// waits for the hub to catch up with the store, so a command completed on
+// one connection shows in the next command on another. If the hub falls
+// behind the store's change log, views re-read their mailbox and tell the
+// difference. docs/IMAP.md has the imaptest results.
 //
 // FETCH takes ENVELOPE, BODYSTRUCTURE and the offsets of every
 // BODY[section] from the structure the store parsed at delivery
