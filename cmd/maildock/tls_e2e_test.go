@@ -79,13 +79,20 @@ func opensslSuites(t *testing.T, suites []uint16, version string) []string {
 // all three protocols.
 func writeLegacyTLSConfig(t *testing.T, dir string, legacy bool) string {
 	t.Helper()
+	return writeLegacyTLSConfigFor(t, dir, map[string]bool{"smtp": legacy, "imap": legacy, "pop3": legacy})
+}
+
+// writeLegacyTLSConfigFor is writeLegacyTLSConfig with legacy_tls set per
+// protocol.
+func writeLegacyTLSConfigFor(t *testing.T, dir string, legacyFor map[string]bool) string {
+	t.Helper()
 	hash, err := auth.HashPassword(testPassword)
 	if err != nil {
 		t.Fatal(err)
 	}
 	var sections strings.Builder
 	for _, s := range []string{"smtp", "imap", "pop3"} {
-		fmt.Fprintf(&sections, "[%s]\nlisten = [\"127.0.0.1:0\"]\nlisten_tls = [\"127.0.0.1:0\"]\nlegacy_tls = %v\n", s, legacy)
+		fmt.Fprintf(&sections, "[%s]\nlisten = [\"127.0.0.1:0\"]\nlisten_tls = [\"127.0.0.1:0\"]\nlegacy_tls = %v\n", s, legacyFor[s])
 	}
 	cfg := fmt.Sprintf(`hostname = "mx.tls.test"
 data_dir = %q
@@ -385,5 +392,34 @@ func TestLegacyTLS(t *testing.T) {
 				}
 			})
 		})
+	}
+}
+
+// legacy_tls is per protocol: on for POP3 only, TLS 1.0 works on pop3 and
+// pop3s and nowhere else (an old scanner's POP3 must not open IMAP and
+// SMTP to TLS 1.0).
+func TestLegacyTLSPerProtocol(t *testing.T) {
+	dir := t.TempDir()
+	p := startServe(t, dir, "--config", writeLegacyTLSConfigFor(t, dir, map[string]bool{"pop3": true}))
+	for _, l := range tlsListeners {
+		want := strings.HasPrefix(l.proto, "pop3")
+		st, err := startTLSGo(p.addr(l.proto), l.starttls, &tls.Config{
+			InsecureSkipVerify: true,
+			MinVersion:         tls.VersionTLS10, MaxVersion: tls.VersionTLS10,
+		})
+		if (err == nil) != want {
+			t.Errorf("%s: TLS 1.0 handshake err=%v, want ok=%v", l.proto, err, want)
+			continue
+		}
+		if err != nil && !strings.Contains(err.Error(), "protocol version") {
+			t.Errorf("%s: TLS 1.0 refused with %v, want a protocol version alert", l.proto, err)
+		}
+		if err == nil && st.Version != tls.VersionTLS10 {
+			t.Errorf("%s: negotiated %s, want TLS 1.0", l.proto, tls.VersionName(st.Version))
+		}
+		// TLS 1.2 with a modern suite works everywhere.
+		if _, err := startTLSGo(p.addr(l.proto), l.starttls, &tls.Config{InsecureSkipVerify: true, MinVersion: tls.VersionTLS12}); err != nil {
+			t.Errorf("%s: TLS 1.2: %v", l.proto, err)
+		}
 	}
 }
