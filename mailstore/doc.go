@@ -21,8 +21,10 @@
 //	                            internal date, size, SMTP envelope, mailbox and UID
 //	clients/<account>\0<proto>\0<tls> -> first and last login (u64 unix), logins (u64):
 //	                            how an account's clients log in (maildock status)
+//	imports/<account>/<key 32 bytes> -> u64 unix time: a message `maildock import`
+//	                            stored (ImportKey), so a rerun skips it
 //
-// pickup and clients are made on first use; a store without them is
+// pickup, clients and imports are made on first use; a store without them is
 // still version 1.
 //
 // Message bodies ("blobs") are immutable and shared: an IMAP COPY adds a
