@@ -27,6 +27,17 @@ commands:
   status  --config FILE [--json]
                             ask the running server: per account messages, size, quota,
                             last delivery, drop-folder backlog, how its clients log in
+  backup  --config FILE DEST
+                            copy the store to DEST while the server runs (over [http];
+                            without a server, from the file), then check the copy
+  verify  --config FILE | --db PATH
+                            check the store (server stopped) or a backup copy
+  compact --config FILE     rewrite the store without free space (server stopped)
+  export  --config FILE --account A --format mbox|maildir DEST
+                            write an account's mail out (server stopped)
+  import  --config FILE --account A [--mailbox M] SRC
+                            read an mbox file, a folder of them or a Maildir into an
+                            account (server stopped); run it again to resume
   version                   print version, commit and Go version
 
 Run 'maildock <command> -h' for a command's flags.
@@ -75,6 +86,16 @@ func run(args []string, stdin io.Reader, stdout, stderr io.Writer) (code int) {
 		err = cmdExoSetup(rest, stdout, stderr)
 	case "status":
 		err = cmdStatus(rest, stdout, stderr)
+	case "backup":
+		err = cmdBackup(rest, stdout, stderr)
+	case "verify":
+		err = cmdVerify(rest, stdout, stderr)
+	case "compact":
+		err = cmdCompact(rest, stdout, stderr)
+	case "export":
+		err = cmdExport(rest, stdout, stderr)
+	case "import":
+		err = cmdImport(rest, stdout, stderr)
 	case "version", "--version", "-version":
 		err = cmdVersion(rest, stdout)
 	case "help", "-h", "--help":

@@ -307,6 +307,7 @@ func (d *daemon) httpHandler() http.Handler {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", metricsHandler(d.registry, d.store, d.drop, func() []configs.Account { return *d.accounts.Load() }))
 	mux.HandleFunc("GET /status", d.serveStatus)
+	mux.HandleFunc("GET /backup", d.serveBackup)
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, r *http.Request) {
 		// A real commit: a full disk or a read-only remount shows here.
 		ctx, cancel := context.WithTimeout(r.Context(), 10*time.Second)
