@@ -65,12 +65,7 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("backup: %w", err)
 	}
 	ctx := context.Background()
-	s, err := openReadOnly(tmp)
-	if err != nil {
-		return fmt.Errorf("backup: the copy does not open: %w", err)
-	}
-	sum, err := checkStore(ctx, s, stdout, tmp)
-	s.Close()
+	sum, err := checkFile(ctx, tmp, stdout)
 	if err != nil {
 		return fmt.Errorf("backup: the copy is broken: %w", err)
 	}

@@ -34,7 +34,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 	}
 	defer src.Close()
 	ctx := context.Background()
-	before, err := checkStore(ctx, src, stdout, file)
+	before, err := checkFile(ctx, file, stdout)
 	if err != nil {
 		return fmt.Errorf("%w: not compacting a store with problems; restore a backup (docs/OPERATIONS.md)", err)
 	}
@@ -75,12 +75,7 @@ func checkCopy(ctx context.Context, path string, want mailstore.Summary, w io.Wr
 	if err := syncFile(path); err != nil {
 		return err
 	}
-	s, err := openReadOnly(path)
-	if err != nil {
-		return fmt.Errorf("the copy does not open: %w", err)
-	}
-	defer s.Close()
-	got, err := checkStore(ctx, s, w, path)
+	got, err := checkFile(ctx, path, w)
 	if err != nil {
 		return fmt.Errorf("the copy is broken: %w", err)
 	}

@@ -1,14 +1,17 @@
 package main
 
 import (
+	"bytes"
 	"context"
 	"errors"
 	"flag"
 	"fmt"
 	"io"
 	"os"
+	"os/exec"
 	"path/filepath"
 	"runtime"
+	"strings"
 	"time"
 
 	"github.com/maildock/maildock/configs"
@@ -107,24 +110,82 @@ func syncDir(dir string) error {
 	return d.Sync()
 }
 
-// checkStore runs the store's checks and prints each problem; it returns
-// the summary, or an error saying how many problems there were. A file
-// damaged badly enough to make bbolt panic is a problem, not a crash.
-func checkStore(ctx context.Context, s *mailstore.Store, w io.Writer, name string) (sum mailstore.Summary, err error) {
+// checkEnv marks the child process checkFile runs the check in.
+const checkEnv = "MAILDOCK_CHECK_CHILD"
+
+// checkFile runs the store's checks on a file and prints each problem to
+// w; it returns the summary, or an error saying how many problems there
+// were. bbolt meets a badly damaged page with a panic in a goroutine of
+// its own, which no recover can catch, so the check runs in a child
+// process (this binary, `verify --db`): a crash there is one more problem
+// found, not a Go trace for the user.
+func checkFile(ctx context.Context, path string, w io.Writer) (mailstore.Summary, error) {
+	var sum mailstore.Summary
+	exe, err := os.Executable()
+	if err != nil {
+		return sum, err
+	}
+	cmd := exec.CommandContext(ctx, exe, "verify", "--db", path)
+	cmd.Env = append(os.Environ(), checkEnv+"=1")
+	var stdout, stderr bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err = cmd.Run()
+	code := cmd.ProcessState.ExitCode()
+	if code != 0 && code != 1 {
+		msg := strings.TrimSpace(stderr.String())
+		if i := strings.Index(msg, "panic: "); i >= 0 {
+			msg, _, _ = strings.Cut(msg[i+len("panic: "):], "\n")
+			fmt.Fprintf(w, "%s: damaged: %s\n", path, msg)
+			return sum, fmt.Errorf("%s: the file is damaged", path)
+		}
+		return sum, fmt.Errorf("checking %s: %v: %s", path, err, msg)
+	}
+	problems := 0
+	for _, line := range strings.Split(strings.TrimSpace(stdout.String()), "\n") {
+		if n, _ := fmt.Sscanf(line, "summary %d %d %d %d", &sum.Accounts, &sum.Mailboxes, &sum.Messages, &sum.Bytes); n == 4 {
+			continue
+		}
+		if line != "" {
+			fmt.Fprintln(w, line)
+			problems++
+		}
+	}
+	if code == 1 {
+		if msg := strings.TrimSpace(stderr.String()); problems == 0 && msg != "" {
+			return sum, errors.New(strings.TrimPrefix(msg, "maildock: "))
+		}
+		return sum, fmt.Errorf("%s: %d problems found", path, problems)
+	}
+	return sum, nil
+}
+
+// checkHere is checkFile's child: it checks in this process and prints
+// each problem, then a summary line for the parent.
+func checkHere(ctx context.Context, path string, w io.Writer) (err error) {
 	defer func() {
 		if v := recover(); v != nil {
-			fmt.Fprintf(w, "%s: damaged: %v\n", name, v)
-			err = fmt.Errorf("%s: the file is damaged", name)
+			fmt.Fprintf(w, "%s: damaged: %v\n", path, v)
+			err = fmt.Errorf("%s: the file is damaged", path)
 		}
 	}()
+	s, err := openReadOnly(path)
+	if err != nil {
+		return err
+	}
+	defer s.Close()
 	problems := s.Check(ctx)
 	for _, p := range problems {
-		fmt.Fprintf(w, "%s: %v\n", name, p)
+		fmt.Fprintf(w, "%s: %v\n", path, p)
 	}
 	if len(problems) > 0 {
-		return sum, fmt.Errorf("%s: %d problems found", name, len(problems))
+		return fmt.Errorf("%s: %d problems found", path, len(problems))
 	}
-	return s.Summary()
+	sum, err := s.Summary()
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(w, "summary %d %d %d %d\n", sum.Accounts, sum.Mailboxes, sum.Messages, sum.Bytes)
+	return nil
 }
 
 func printSummary(w io.Writer, name string, sum mailstore.Summary) {

@@ -2,6 +2,7 @@ package main
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"os"
 	"os/signal"
@@ -29,12 +30,13 @@ func cmdVerify(args []string, stdout, stderr io.Writer) error {
 
 // verifyFile checks a store file, printing each problem or a summary.
 func verifyFile(ctx context.Context, w io.Writer, file string) error {
-	s, err := openReadOnly(file)
-	if err != nil {
-		return err
+	if os.Getenv(checkEnv) != "" {
+		return checkHere(ctx, file, w)
 	}
-	defer s.Close()
-	sum, err := checkStore(ctx, s, w, file)
+	if _, err := os.Stat(file); err != nil {
+		return fmt.Errorf("no store at %s: %w", file, err)
+	}
+	sum, err := checkFile(ctx, file, w)
 	if err != nil {
 		return err
 	}
