@@ -9,7 +9,6 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
-	"syscall"
 	"time"
 )
 
@@ -81,14 +80,18 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 }
 
 // copyStore writes a copy of the store to w: from the running server over
-// its http listener, or, when no server answers there, from the file.
+// its http listener, or, when no server answers there, from the file
+// (which fails with errStoreInUse if a server does hold it).
 func copyStore(listen, file string, w io.Writer) (how string, n int64, err error) {
 	if listen != "" {
 		n, err := fetchBackup("http://"+dialable(listen)+"/backup", w)
 		if err == nil {
 			return "online, from the running server", n, nil
 		}
-		if !errors.Is(err, syscall.ECONNREFUSED) {
+		// Only when the connection itself failed (refused: no server)
+		// has nothing been written yet; then try the file.
+		var op *net.OpError
+		if !errors.As(err, &op) || op.Op != "dial" {
 			return "", n, err
 		}
 	}
