@@ -165,7 +165,11 @@ func (h *hub) claimRecent(k mbKey, uidNext uint32) uint32 {
 	if !ok || first > uidNext {
 		first = uidNext
 	}
-	h.recent[k] = uidNext
+	// Never move the mark back: a session whose snapshot is older than
+	// another's claim would hand out \Recent a second time.
+	if !ok || uidNext > h.recent[k] {
+		h.recent[k] = uidNext
+	}
 	return first
 }
 
