@@ -26,22 +26,31 @@ type BlobReader struct {
 	curIdx int64
 }
 
-// OpenBlob opens a message body for reading.
+// OpenBlob opens a message body for reading. The first chunk is read in
+// the same transaction as the blob's record, so a message of up to
+// ChunkSize bytes (most mail) reads whole even if it is expunged, and its
+// blob freed, right after OpenBlob returns.
 func (s *Store) OpenBlob(id uint64) (*BlobReader, error) {
-	var rec blobRecord
+	r := &BlobReader{s: s, id: id, curIdx: -1}
 	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBlobs).Get(u64(id))
 		if v == nil {
 			return ErrNotFound
 		}
-		var err error
-		rec, err = decodeBlobRecord(v)
-		return err
+		rec, err := decodeBlobRecord(v)
+		if err != nil {
+			return err
+		}
+		r.size, r.chunks = rec.Size, rec.Chunks
+		if r.size == 0 {
+			return nil
+		}
+		return r.fill(tx, 0)
 	})
 	if err != nil {
 		return nil, fmt.Errorf("mailstore: open blob %d: %w", id, err)
 	}
-	return &BlobReader{s: s, id: id, size: rec.Size, chunks: rec.Chunks, curIdx: -1}, nil
+	return r, nil
 }
 
 // Size is the body's length in bytes.
@@ -99,28 +108,30 @@ func (r *BlobReader) ReadAt(p []byte, off int64) (int, error) {
 }
 
 func (r *BlobReader) load(idx int64) error {
+	err := r.s.view(func(tx *bolt.Tx) error { return r.fill(tx, idx) })
+	if err != nil {
+		return fmt.Errorf("mailstore: read blob %d chunk %d: %w", r.id, idx, err)
+	}
+	return nil
+}
+
+// fill copies chunk idx out of tx into r.cur.
+func (r *BlobReader) fill(tx *bolt.Tx, idx int64) error {
+	r.curIdx = -1
 	if r.cur == nil {
 		r.cur = make([]byte, 0, ChunkSize)
 	}
-	err := r.s.view(func(tx *bolt.Tx) error {
-		v := tx.Bucket(bucketChunks).Get(chunkKey(r.id, uint32(idx)))
-		if v == nil {
-			return ErrNotFound
-		}
-		r.cur = append(r.cur[:0], v...)
-		return nil
-	})
-	if err != nil {
-		r.curIdx = -1
-		return fmt.Errorf("mailstore: read blob %d chunk %d: %w", r.id, idx, err)
+	v := tx.Bucket(bucketChunks).Get(chunkKey(r.id, uint32(idx)))
+	if v == nil {
+		return ErrNotFound
 	}
+	r.cur = append(r.cur[:0], v...)
 	want := int64(ChunkSize)
 	if rest := r.size - idx*ChunkSize; rest < want {
 		want = rest
 	}
 	if int64(len(r.cur)) != want {
-		r.curIdx = -1
-		return fmt.Errorf("mailstore: read blob %d chunk %d: %d bytes, want %d: %w", r.id, idx, len(r.cur), want, errCorrupt)
+		return fmt.Errorf("chunk %d: %d bytes, want %d: %w", idx, len(r.cur), want, errCorrupt)
 	}
 	r.curIdx = idx
 	return nil

@@ -453,6 +453,29 @@ func TestReadingExpungedBody(t *testing.T) {
 	}
 }
 
+// A body of one chunk is read whole at OpenBlob: expunged (and its blob
+// freed) right after, it still reads to the end (an IMAP FETCH racing
+// another session's EXPUNGE completes instead of losing the connection).
+func TestReadingSmallBodyExpungedAfterOpen(t *testing.T) {
+	s := openTestStore(t)
+	raw := sampleMessage(1, ChunkSize/2)
+	d := deliver(t, s, raw, Target{Account: "app"})
+	r, err := s.OpenBlob(d[0].Blob)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.Expunge(context.Background(), "app", "INBOX", []uint32{d[0].UID}); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := s.OpenBlob(d[0].Blob); !errors.Is(err, ErrNotFound) {
+		t.Fatalf("blob not freed by the expunge: %v", err)
+	}
+	got, err := io.ReadAll(r)
+	if err != nil || !bytes.Equal(got, raw) {
+		t.Errorf("reading a one-chunk body opened before the expunge: %d bytes, %v", len(got), err)
+	}
+}
+
 func TestReadMessageLimit(t *testing.T) {
 	if _, err := ReadMessage(bytes.NewReader(make([]byte, 1001)), 1000); !errors.Is(err, ErrTooLarge) {
 		t.Errorf("over the limit: %v", err)
