@@ -222,3 +222,47 @@ func TestConcurrentSessions(t *testing.T) {
 	}
 	t.Logf("%d messages left after %d rounds in %d sessions", len(want), rounds, sessions)
 }
+
+// A message expunged by another session while its body is being sent
+// (the client reads slowly, so the server is blocked half way through the
+// literal): the FETCH completes with the whole body, byte-exact, and the
+// connection stays up. The store keeps the body until the send ends
+// (mailstore pins); imaptest's stress run found connections closed here.
+func TestFetchOfMessageExpungedWhileSending(t *testing.T) {
+	e := newIMAPEnv(t)
+	// 16 MiB: more than loopback socket buffers hold, so the server must
+	// wait for the client in the middle of the literal.
+	body := strings.Repeat("0123456789abcdef0123456789abcdef0123456789abcdef0123456789abcde\r\n", 16<<20/64)
+	raw := testMessage(1, body)
+	uid := e.deliver(imapUser, "INBOX", raw)
+	rc := e.raw()
+	rc.ok(`LOGIN app "s3cret pass"`)
+	rc.ok("SELECT INBOX")
+	rc.send("F UID FETCH 1:* BODY.PEEK[]")
+	// Let the server fill the socket buffers, then expunge under it.
+	time.Sleep(300 * time.Millisecond)
+	if _, err := e.store.Expunge(context.Background(), imapUser, "INBOX", []uint32{uid}); err != nil {
+		t.Fatal(err)
+	}
+	l := rc.line()
+	want := fmt.Sprintf("* 1 FETCH (UID %d BODY[] {%d}\r\n", uid, len(raw))
+	if !strings.HasPrefix(l, want) || !strings.HasSuffix(l, string(raw)+")") {
+		t.Fatalf("FETCH response: %d bytes, starts %q", len(l), l[:min(len(l), 80)])
+	}
+	// UID FETCH may carry the EXPUNGE (RFC 3501 section 7.4.1), else NOOP.
+	var after []string
+	for {
+		l := rc.line()
+		if strings.HasPrefix(l, "F ") {
+			if !strings.HasPrefix(l, "F OK") {
+				t.Errorf("FETCH status: %q", l)
+			}
+			break
+		}
+		after = append(after, l)
+	}
+	after = append(after, rc.ok("NOOP")...)
+	if !contains(after, "* 1 EXPUNGE") {
+		t.Errorf("no EXPUNGE after the FETCH: %q", after)
+	}
+}

@@ -13,7 +13,9 @@ import (
 // that it can be thrown away when the transaction is retried.
 type commitCtx struct {
 	tx      *bolt.Tx
-	modseq  uint64 // the modification sequence of this transaction, see nextModSeq
+	pins    *pins
+	reaped  []uint64 // blobs deleted: not to be opened until the commit ends
+	modseq  uint64   // the modification sequence of this transaction, see nextModSeq
 	changes []Change
 	result  any
 }
@@ -127,12 +129,15 @@ func (e *errMember) Error() string { return e.err.Error() }
 func (s *Store) run(batch []*writeReq) {
 	for len(batch) > 0 {
 		var changes []Change
+		var reaped []uint64
 		err := s.db.Update(func(tx *bolt.Tx) error {
 			var modseq uint64
 			changes = changes[:0]
 			for i, r := range batch {
-				r.res = commitCtx{tx: tx, modseq: modseq}
-				if err := safeCall(r.fn, &r.res); err != nil {
+				r.res = commitCtx{tx: tx, pins: &s.pins, modseq: modseq}
+				err := safeCall(r.fn, &r.res)
+				reaped = append(reaped, r.res.reaped...)
+				if err != nil {
 					return &errMember{i: i, err: err}
 				}
 				modseq = r.res.modseq
@@ -140,6 +145,7 @@ func (s *Store) run(batch []*writeReq) {
 			}
 			return nil
 		})
+		s.pins.done(reaped)
 		var em *errMember
 		if errors.As(err, &em) && len(batch) > 1 {
 			failed := batch[em.i]

@@ -29,7 +29,10 @@
 //
 // Message bodies ("blobs") are immutable and shared: an IMAP COPY adds a
 // reference instead of a second copy. A blob is deleted when its last
-// reference goes. A queued drop-folder file holds a reference too. Keeping bodies in chunks under their own keys, instead of one
+// reference goes, or, if a BlobReader has it open then, when the last
+// reader closes (until then it is kept with no references; Open deletes
+// such blobs left by a crash; see pins.go). A queued drop-folder file holds
+// a reference too. Keeping bodies in chunks under their own keys, instead of one
 // large value beside the per-message record, means a flag change rewrites a
 // few hundred bytes, not the message (docs/STORE.md has the measured write
 // amplification).

@@ -206,7 +206,7 @@ func (s *Store) DeleteMailbox(ctx context.Context, account, name string) error {
 				return err
 			}
 			uids = append(uids, getU32(k))
-			return unrefBlob(c.tx, rec.Blob)
+			return unrefBlob(c, rec.Blob)
 		})
 		if err != nil {
 			return err

@@ -241,7 +241,7 @@ func expungeTx(c *commitCtx, account, mailbox string, uids []uint32) ([]uint32, 
 		if err := msgs.Delete(u32(uid)); err != nil {
 			return nil, err
 		}
-		if err := unrefBlob(c.tx, rec.Blob); err != nil {
+		if err := unrefBlob(c, rec.Blob); err != nil {
 			return nil, err
 		}
 		gone = append(gone, uid)
@@ -253,17 +253,25 @@ func expungeTx(c *commitCtx, account, mailbox string, uids []uint32) ([]uint32, 
 	return gone, nil
 }
 
-// unrefBlob drops one reference to a blob and deletes it with the last.
-func unrefBlob(tx *bolt.Tx, id uint64) error {
-	blobs := tx.Bucket(bucketBlobs)
+// unrefBlob drops one reference to a blob and deletes it with the last,
+// unless a reader has it open (see pins).
+func unrefBlob(c *commitCtx, id uint64) error {
+	blobs := c.tx.Bucket(bucketBlobs)
 	rec, err := decodeBlobRecord(blobs.Get(u64(id)))
 	if err != nil {
 		return fmt.Errorf("blob %d: %w", id, err)
 	}
-	if rec.Refs > 1 {
+	if rec.Refs > 1 || !c.pins.release(id) {
 		rec.Refs--
 		return blobs.Put(u64(id), rec.encode())
 	}
+	c.reaped = append(c.reaped, id)
+	return deleteBlob(c.tx, id, rec)
+}
+
+// deleteBlob deletes a body, its chunks and its structure.
+func deleteBlob(tx *bolt.Tx, id uint64, rec blobRecord) error {
+	blobs := tx.Bucket(bucketBlobs)
 	chunks := tx.Bucket(bucketChunks)
 	for i := uint32(0); i < rec.Chunks; i++ {
 		if err := chunks.Delete(chunkKey(id, i)); err != nil {

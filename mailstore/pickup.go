@@ -156,7 +156,7 @@ func (s *Store) DonePickups(ctx context.Context, account string, seqs []uint64) 
 			if err := q.Delete(u64(seq)); err != nil {
 				return err
 			}
-			if err := unrefBlob(c.tx, item.Blob); err != nil {
+			if err := unrefBlob(c, item.Blob); err != nil {
 				return err
 			}
 		}

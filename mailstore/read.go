@@ -13,8 +13,9 @@ import (
 
 // BlobReader reads a stored message body. Each chunk is copied out in its own
 // short read transaction, so a slow network peer never holds a transaction
-// open (which would stop bbolt from reusing pages). If the message is
-// expunged while being read, reads fail with ErrNotFound.
+// open (which would stop bbolt from reusing pages). A message expunged while
+// its body is open still reads to the end: the body is kept until Close
+// (see pins). Close every BlobReader.
 type BlobReader struct {
 	s      *Store
 	id     uint64
@@ -24,6 +25,7 @@ type BlobReader struct {
 
 	cur    []byte // the chunk at index curIdx
 	curIdx int64
+	pinned bool // counted in s.pins until Close
 }
 
 // OpenBlob opens a message body for reading. The first chunk is read in
@@ -32,6 +34,12 @@ type BlobReader struct {
 // blob freed, right after OpenBlob returns.
 func (s *Store) OpenBlob(id uint64) (*BlobReader, error) {
 	r := &BlobReader{s: s, id: id, curIdx: -1}
+	// Pinned before the first read: a commit dropping the last reference
+	// after this keeps the body until Close (see pins).
+	if !s.pins.pin(id) {
+		return nil, fmt.Errorf("mailstore: open blob %d: %w", id, ErrNotFound)
+	}
+	r.pinned = true
 	err := s.view(func(tx *bolt.Tx) error {
 		v := tx.Bucket(bucketBlobs).Get(u64(id))
 		if v == nil {
@@ -48,6 +56,7 @@ func (s *Store) OpenBlob(id uint64) (*BlobReader, error) {
 		return r.fill(tx, 0)
 	})
 	if err != nil {
+		r.Close()
 		return nil, fmt.Errorf("mailstore: open blob %d: %w", id, err)
 	}
 	return r, nil
@@ -137,10 +146,17 @@ func (r *BlobReader) fill(tx *bolt.Tx, idx int64) error {
 	return nil
 }
 
-// Close releases the reader's buffer.
+// Close releases the reader. A body expunged while it was open is deleted
+// at the last Close.
 func (r *BlobReader) Close() error {
 	r.cur = nil
 	r.curIdx = -1
+	if r.pinned {
+		r.pinned = false
+		if r.s.pins.unpin(r.id) {
+			go r.s.reapZombie(r.id)
+		}
+	}
 	return nil
 }
 

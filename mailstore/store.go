@@ -79,6 +79,7 @@ type Store struct {
 	notify notifier
 	stats  commitStats
 	usage  usageCache
+	pins   pins
 }
 
 // Open opens or creates the store at opts.Path. If another process holds it,
@@ -110,7 +111,13 @@ func Open(opts Options) (*Store, error) {
 	if err != nil {
 		return nil, fmt.Errorf("mailstore: open %s: %w", opts.Path, err)
 	}
-	if err := db.Update(initSchema); err != nil {
+	err = db.Update(func(tx *bolt.Tx) error {
+		if err := initSchema(tx); err != nil {
+			return err
+		}
+		return sweepZombies(tx)
+	})
+	if err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mailstore: open %s: %w", opts.Path, err)
 	}
@@ -227,16 +234,26 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 }
 
 // Check runs bbolt's consistency check and this package's own invariants,
-// returning every problem found.
+// returning every problem found. bbolt's check reads the shared freelist,
+// which is safe only with no commit running alongside (bbolt's Tx.Check):
+// on a writable store it runs as a write of its own, so writers wait for
+// it.
 func (s *Store) Check(ctx context.Context) []error {
 	var errs []error
-	err := s.view(func(tx *bolt.Tx) error {
+	check := func(tx *bolt.Tx) error {
+		errs = errs[:0] // a group commit may run a write twice
 		for err := range tx.Check() {
 			errs = append(errs, err)
 		}
 		errs = append(errs, checkInvariants(ctx, tx)...)
 		return nil
-	})
+	}
+	var err error
+	if s.db.IsReadOnly() {
+		err = s.view(check)
+	} else {
+		_, err = s.update(ctx, 0, func(c *commitCtx) error { return check(c.tx) })
+	}
 	if err != nil {
 		errs = append(errs, err)
 	}

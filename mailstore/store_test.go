@@ -435,44 +435,81 @@ func TestNotifications(t *testing.T) {
 	}
 }
 
+// A body open in a reader survives the expunge of its last reference:
+// the reader reads it to the end (an IMAP FETCH or POP3 RETR racing
+// another session's EXPUNGE completes), and the body is deleted at the
+// last Close, or at the next Open if the process died first.
 func TestReadingExpungedBody(t *testing.T) {
-	s := openTestStore(t)
-	d := deliver(t, s, sampleMessage(1, 3*ChunkSize), Target{Account: "app"})
-	r, err := s.OpenBlob(d[0].Blob)
-	if err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 100)
-	if _, err := r.Read(buf); err != nil {
-		t.Fatal(err)
-	}
-	s.Expunge(context.Background(), "app", "INBOX", []uint32{d[0].UID})
-	_, err = io.ReadAll(r)
-	if !errors.Is(err, ErrNotFound) {
-		t.Errorf("reading on after expunge: %v, want ErrNotFound", err)
+	for _, size := range []int{ChunkSize / 2, 3 * ChunkSize} {
+		t.Run(fmt.Sprint(size), func(t *testing.T) {
+			s := openTestStore(t)
+			raw := sampleMessage(1, size)
+			d := deliver(t, s, raw, Target{Account: "app"})
+			r, err := s.OpenBlob(d[0].Blob)
+			if err != nil {
+				t.Fatal(err)
+			}
+			buf := make([]byte, 100)
+			if _, err := io.ReadFull(r, buf); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.Expunge(context.Background(), "app", "INBOX", []uint32{d[0].UID}); err != nil {
+				t.Fatal(err)
+			}
+			rest, err := io.ReadAll(r)
+			if err != nil || !bytes.Equal(append(buf, rest...), raw) {
+				t.Fatalf("reading on after the expunge: %d bytes, %v", 100+len(rest), err)
+			}
+			if errs := s.Check(context.Background()); len(errs) > 0 {
+				t.Errorf("check with the body kept for its reader: %v", errs)
+			}
+			r.Close()
+			// The deletion is a commit of its own, after Close.
+			for i := 0; ; i++ {
+				r, err := s.OpenBlob(d[0].Blob)
+				if errors.Is(err, ErrNotFound) {
+					break
+				}
+				if err != nil {
+					t.Fatal(err)
+				}
+				r.Close()
+				if i == 1000 {
+					t.Fatal("body still there after its last reader closed")
+				}
+				time.Sleep(10 * time.Millisecond)
+			}
+			if errs := s.Check(context.Background()); len(errs) > 0 {
+				t.Errorf("check: %v", errs)
+			}
+		})
 	}
 }
 
-// A body of one chunk is read whole at OpenBlob: expunged (and its blob
-// freed) right after, it still reads to the end (an IMAP FETCH racing
-// another session's EXPUNGE completes instead of losing the connection).
-func TestReadingSmallBodyExpungedAfterOpen(t *testing.T) {
-	s := openTestStore(t)
-	raw := sampleMessage(1, ChunkSize/2)
-	d := deliver(t, s, raw, Target{Account: "app"})
-	r, err := s.OpenBlob(d[0].Blob)
+func TestExpungedBodyOpenAtCrashIsSwept(t *testing.T) {
+	path := filepath.Join(t.TempDir(), "m.db")
+	s, err := Open(Options{Path: path})
 	if err != nil {
+		t.Fatal(err)
+	}
+	d := deliver(t, s, sampleMessage(1, 3*ChunkSize), Target{Account: "app"})
+	if _, err := s.OpenBlob(d[0].Blob); err != nil { // never closed: the process "dies"
 		t.Fatal(err)
 	}
 	if _, err := s.Expunge(context.Background(), "app", "INBOX", []uint32{d[0].UID}); err != nil {
 		t.Fatal(err)
 	}
-	if _, err := s.OpenBlob(d[0].Blob); !errors.Is(err, ErrNotFound) {
-		t.Fatalf("blob not freed by the expunge: %v", err)
+	s.Close()
+	s, err = Open(Options{Path: path})
+	if err != nil {
+		t.Fatal(err)
 	}
-	got, err := io.ReadAll(r)
-	if err != nil || !bytes.Equal(got, raw) {
-		t.Errorf("reading a one-chunk body opened before the expunge: %d bytes, %v", len(got), err)
+	defer s.Close()
+	if _, err := s.OpenBlob(d[0].Blob); !errors.Is(err, ErrNotFound) {
+		t.Errorf("body without references after a restart: %v, want ErrNotFound", err)
+	}
+	if errs := s.Check(context.Background()); len(errs) > 0 {
+		t.Errorf("check: %v", errs)
 	}
 }
 
