@@ -7,12 +7,13 @@ import (
 	"log/slog"
 	"os"
 	"path/filepath"
-	"runtime"
 	"sync"
 	"time"
 
 	bolt "go.etcd.io/bbolt"
 	berrors "go.etcd.io/bbolt/errors"
+
+	"github.com/maildock/maildock/internal/fsync"
 )
 
 // SchemaVersion is the schema this code reads and writes.
@@ -124,7 +125,7 @@ func Open(opts Options) (*Store, error) {
 	// bbolt fsyncs the file, not the directory entry of a file it just
 	// made: without this, a power loss soon after the first start could
 	// lose the whole file, committed messages and all.
-	if err := syncDir(filepath.Dir(opts.Path)); err != nil {
+	if err := fsync.Dir(filepath.Dir(opts.Path)); err != nil {
 		db.Close()
 		return nil, fmt.Errorf("mailstore: open %s: %w", opts.Path, err)
 	}
@@ -166,18 +167,6 @@ func initSchema(tx *bolt.Tx) error {
 		}
 	}
 	return meta.Put(keySchema, u32(SchemaVersion))
-}
-
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil // directories cannot be opened for fsync there
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	defer d.Close()
-	return d.Sync()
 }
 
 // Ping proves the store can commit: it writes and fsyncs a small record.

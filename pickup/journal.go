@@ -8,9 +8,10 @@ import (
 	"io/fs"
 	"os"
 	"path/filepath"
-	"runtime"
 	"strconv"
 	"strings"
+
+	"github.com/maildock/maildock/internal/fsync"
 )
 
 // journalEntry is one rename a batch is about to make: the temporary file
@@ -122,7 +123,7 @@ func writeJournal(path string, es []journalEntry) error {
 		return err
 	}
 	if statErr != nil {
-		return syncDir(filepath.Dir(path))
+		return fsync.Dir(filepath.Dir(path))
 	}
 	return nil
 }
@@ -137,27 +138,6 @@ func clearJournal(path string) error {
 		return nil
 	}
 	return err
-}
-
-// syncDir makes the directory's entries durable: the names created,
-// renamed or removed in it (mox moxio/syncdir.go does the same). Windows
-// cannot open a directory for syncing and needs no such step.
-func syncDir(dir string) error {
-	if runtime.GOOS == "windows" {
-		return nil
-	}
-	d, err := os.Open(dir)
-	if err != nil {
-		return err
-	}
-	err = d.Sync()
-	if cerr := d.Close(); err == nil {
-		err = cerr
-	}
-	if err != nil {
-		return fmt.Errorf("sync directory %s: %w", dir, err)
-	}
-	return nil
 }
 
 // exists reports whether path names anything (Lstat: a symlink counts as

@@ -14,6 +14,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/maildock/maildock/internal/fsync"
 	"github.com/maildock/maildock/mailstore"
 )
 
@@ -342,7 +343,7 @@ func (wk *worker) commit(entries []journalEntry) error {
 	// The temporary files' names must be durable before the journal
 	// says "renamed if gone": recovery reads a missing temporary file as
 	// one already renamed.
-	err := syncDir(wk.lay.tmp)
+	err := fsync.Dir(wk.lay.tmp)
 	if err == nil {
 		if err = writeJournal(wk.journalPath(), entries); err != nil {
 			err = fmt.Errorf("write journal: %w", err)
@@ -364,7 +365,7 @@ func (wk *worker) commit(entries []journalEntry) error {
 	}
 	// One sync of the final directory for the whole batch makes every
 	// rename durable before the store forgets the items.
-	if err := syncDir(wk.lay.final); err != nil {
+	if err := fsync.Dir(wk.lay.final); err != nil {
 		wk.recovered = false
 		return err
 	}
@@ -373,10 +374,10 @@ func (wk *worker) commit(entries []journalEntry) error {
 }
 
 func (wk *worker) syncDirs() error {
-	if err := syncDir(wk.lay.final); err != nil {
+	if err := fsync.Dir(wk.lay.final); err != nil {
 		return err
 	}
-	return syncDir(wk.lay.tmp)
+	return fsync.Dir(wk.lay.tmp)
 }
 
 // writeTemp writes one item into path and syncs it, returning the file's
@@ -541,7 +542,7 @@ func (wk *worker) sweep() error {
 	}
 	if n > 0 {
 		wk.log.Info("pickup: removed temporary files left by an interrupted run", "files", n)
-		return syncDir(wk.lay.tmp)
+		return fsync.Dir(wk.lay.tmp)
 	}
 	return nil
 }

@@ -10,6 +10,8 @@ import (
 	"os"
 	"path/filepath"
 	"time"
+
+	"github.com/maildock/maildock/internal/fsync"
 )
 
 // serveBackup streams a consistent copy of the store (GET /backup on the
@@ -71,7 +73,7 @@ func cmdBackup(args []string, stdout, stderr io.Writer) error {
 	if err := os.Rename(tmp, dest); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
-	if err := syncDir(filepath.Dir(dest)); err != nil {
+	if err := fsync.Dir(filepath.Dir(dest)); err != nil {
 		return fmt.Errorf("backup: %w", err)
 	}
 	fmt.Fprintf(stdout, "backup of %s written to %s (%s, %s)\n", storeFile(cfg), dest, human(n), how)

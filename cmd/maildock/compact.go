@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"runtime"
 
+	"github.com/maildock/maildock/internal/fsync"
 	"github.com/maildock/maildock/mailstore"
 )
 
@@ -61,7 +62,7 @@ func cmdCompact(args []string, stdout, stderr io.Writer) error {
 		os.Remove(tmp)
 		return fmt.Errorf("putting the compacted store in place: %w", err)
 	}
-	if err := syncDir(filepath.Dir(file)); err != nil {
+	if err := fsync.Dir(filepath.Dir(file)); err != nil {
 		return err
 	}
 	fmt.Fprintf(stdout, "compacted %s: %s -> %s; the old file is %s (delete it once maildock runs fine)\n",
