@@ -4,8 +4,9 @@
 GO      ?= go
 VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
 LDFLAGS := -s -w -X main.version=$(VERSION)
-# Tools the end-to-end tests drive maildock with (Debian package names).
-TEST_TOOLS := curl python3 openssl fetchmail
+# Tools the end-to-end tests drive maildock with: command, or
+# command:Debian package where the names differ.
+TEST_TOOLS := curl python3 openssl fetchmail mbsync:isync
 
 PREFIX  ?= /usr/local
 DESTDIR ?=
@@ -24,7 +25,7 @@ test: test-deps vet cross unit fuzz-smoke
 
 # Installs the independent clients the tests use, only when missing.
 test-deps:
-	@missing=""; for t in $(TEST_TOOLS); do command -v $$t >/dev/null 2>&1 || missing="$$missing $$t"; done; \
+	@missing=""; for t in $(TEST_TOOLS); do command -v $${t%%:*} >/dev/null 2>&1 || missing="$$missing $${t##*:}"; done; \
 	if [ -n "$$missing" ]; then \
 		echo "installing:$$missing"; \
 		if [ "$$(id -u)" = 0 ]; then SUDO=; else SUDO=sudo; fi; \

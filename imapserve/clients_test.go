@@ -9,10 +9,13 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"regexp"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/maildock/maildock/mailstore"
 )
 
 // Independent clients: Python's imaplib running the poll cycle legacy
@@ -225,5 +228,155 @@ func TestFetchmailIMAP(t *testing.T) {
 	}
 	if snap, err := e.store.Messages(imapUser, "INBOX"); err != nil || len(snap.Messages) != 0 {
 		t.Errorf("INBOX after fetchmail deleted: %v %v", snap, err)
+	}
+}
+
+// isync's mbsync, a two-way synchroniser that leans on UIDPLUS, flags and
+// EXPUNGE: pull every mailbox into a Maildir byte-exact with flags, then
+// push a flag change and a deletion back.
+func TestMbsync(t *testing.T) {
+	mbsync := needTool(t, "mbsync")
+	e := newIMAPEnv(t)
+	raws := map[string][]byte{}
+	for i := range 3 {
+		raw := []byte(fmt.Sprintf("Message-ID: <mb%d@imap.test>\r\nSubject: mbsync %d\r\n\r\nsync me\r\n", i, i))
+		raws[fmt.Sprintf("<mb%d@imap.test>", i)] = raw
+		flags := []string(nil)
+		if i == 0 {
+			flags = []string{`\Flagged`}
+		}
+		e.deliver(imapUser, "INBOX", raw, flags...)
+	}
+	e.mkdir(imapUser, "Archive/2024")
+	archived := []byte("Message-ID: <mbarch@imap.test>\r\nSubject: old\r\n\r\narchived\r\n")
+	e.deliver(imapUser, "Archive/2024", archived, `\Seen`)
+
+	dir := t.TempDir()
+	host, port, _ := net.SplitHostPort(e.plain)
+	conf := fmt.Sprintf(`IMAPAccount md
+Host %s
+Port %s
+User %s
+Pass "%s"
+SSLType None
+AuthMechs LOGIN
+
+IMAPStore remote
+Account md
+
+MaildirStore local
+Path %s/mail/
+Inbox %s/mail/INBOX
+SubFolders Verbatim
+
+Channel sync
+Far :remote:
+Near :local:
+Patterns *
+Create Near
+Sync All
+Expunge Both
+SyncState *
+`, host, port, imapUser, imapPass, dir, dir)
+	rc := filepath.Join(dir, "mbsyncrc")
+	if err := os.WriteFile(rc, []byte(conf), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.Mkdir(filepath.Join(dir, "mail"), 0o700); err != nil {
+		t.Fatal(err)
+	}
+	sync := func(what string) {
+		t.Helper()
+		ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+		defer cancel()
+		cmd := exec.CommandContext(ctx, mbsync, "-c", rc, "-a")
+		cmd.Env = append(os.Environ(), "HOME="+dir)
+		if out, err := cmd.CombinedOutput(); err != nil {
+			t.Fatalf("mbsync (%s): %v\n%s", what, err, out)
+		}
+	}
+	sync("pull")
+
+	// mbsync stores Maildir files with LF line ends and adds an X-TUID
+	// header (its own bookkeeping); apart from that, byte-exact.
+	local := func(b []byte) []byte {
+		b = regexp.MustCompile(`(?m)^X-TUID: .*\n`).ReplaceAll(b, nil)
+		return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n"))
+	}
+	lf := func(b []byte) []byte { return bytes.ReplaceAll(b, []byte("\r\n"), []byte("\n")) }
+	// Every message arrived, with its flags in the file name.
+	files, _ := filepath.Glob(filepath.Join(dir, "mail", "INBOX", "*", "*"))
+	var flagged, inbox []string
+	for _, f := range files {
+		b, err := os.ReadFile(f)
+		if err != nil {
+			t.Fatal(err)
+		}
+		b = local(b)
+		id := strings.TrimSpace(strings.TrimPrefix(strings.SplitN(string(b), "\n", 2)[0], "Message-ID:"))
+		if raw, ok := raws[id]; !ok || !bytes.Equal(b, lf(raw)) {
+			t.Errorf("%s: not one of the messages: %q", f, b)
+		}
+		if strings.HasSuffix(f, ",F") {
+			flagged = append(flagged, id)
+		}
+		inbox = append(inbox, f)
+	}
+	if len(inbox) != 3 || len(flagged) != 1 || flagged[0] != "<mb0@imap.test>" {
+		t.Fatalf("INBOX in the Maildir: %d files, flagged %v; want 3 and <mb0@imap.test>", len(inbox), flagged)
+	}
+	arch, _ := filepath.Glob(filepath.Join(dir, "mail", "Archive", "2024", "cur", "*"))
+	if len(arch) != 1 || !strings.HasSuffix(arch[0], ",S") {
+		t.Fatalf("Archive/2024 in the Maildir: %v, want one seen message", arch)
+	}
+	if b, _ := os.ReadFile(arch[0]); !bytes.Equal(local(b), lf(archived)) {
+		t.Errorf("Archive/2024 message: %q", b)
+	}
+
+	// The pull changed nothing on the server.
+	if snap, err := e.store.Messages(imapUser, "INBOX"); err != nil || len(snap.Messages) != 3 {
+		t.Fatalf("INBOX after the pull: %v %v", snap, err)
+	}
+
+	// Push: mark one message seen, delete another, as a mail client would.
+	var seenID, goneID string
+	for _, f := range inbox {
+		b, _ := os.ReadFile(f)
+		switch {
+		case bytes.Contains(b, []byte("<mb1@")):
+			seenID = "<mb1@imap.test>"
+			base := filepath.Base(f)
+			if !strings.Contains(base, ":2,") {
+				base += ":2,"
+			}
+			if err := os.Rename(f, filepath.Join(dir, "mail", "INBOX", "cur", base+"S")); err != nil {
+				t.Fatal(err)
+			}
+		case bytes.Contains(b, []byte("<mb2@")):
+			goneID = "<mb2@imap.test>"
+			if err := os.Remove(f); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+	if seenID == "" || goneID == "" {
+		t.Fatal("messages to change not found in the Maildir")
+	}
+	sync("push")
+	snap, err := e.store.Messages(imapUser, "INBOX")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(snap.Messages) != 2 {
+		t.Fatalf("INBOX after the push: %d messages, want 2 (one deleted)", len(snap.Messages))
+	}
+	seen := 0
+	for i := range snap.Messages {
+		if snap.Messages[i].HasFlag(mailstore.FlagSeen) {
+			seen++
+		}
+	}
+	if seen != 1 {
+		t.Errorf("INBOX after the push: %d messages \\Seen, want 1", seen)
 	}
 }
