@@ -42,7 +42,7 @@ type conn struct {
 	bw    *bufio.Writer
 	isTLS bool
 
-	mu      sync.Mutex // guards closing for Shutdown
+	mu      sync.Mutex // guards closing, and nc against Shutdown's deadline
 	closing bool
 
 	state   state
@@ -56,10 +56,24 @@ type conn struct {
 
 func (c *conn) shutdown() {
 	c.mu.Lock()
+	defer c.mu.Unlock()
 	c.closing = true
-	c.mu.Unlock()
 	// Reads fail at once; the session loop then says goodbye.
 	c.nc.SetReadDeadline(time.Now())
+}
+
+// armRead sets the idle deadline for the next command, unless Shutdown has
+// begun: then the read fails at once. Under mu, so that a Shutdown between
+// a reply and the next read cannot be undone by the idle deadline (the
+// session would wait out the idle timeout instead of saying goodbye).
+func (c *conn) armRead() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.closing {
+		c.nc.SetReadDeadline(time.Now())
+		return
+	}
+	c.nc.SetReadDeadline(time.Now().Add(c.s.opt.IdleTimeout))
 }
 
 func (c *conn) isClosing() bool {
@@ -143,7 +157,7 @@ var errLineTooLong = errors.New("line too long")
 // readLine reads one line (CRLF or LF), at most limit octets; a longer one
 // is discarded up to its end without being kept.
 func (c *conn) readLine(limit int) (string, error) {
-	c.nc.SetReadDeadline(time.Now().Add(c.s.opt.IdleTimeout))
+	c.armRead()
 	var buf []byte
 	for {
 		frag, err := c.br.ReadSlice('\n')
@@ -314,7 +328,10 @@ func (c *conn) stls() bool {
 		c.log.Debug("pop3: STLS handshake failed", "err", err)
 		return true
 	}
-	c.nc, c.isTLS, c.user = tc, true, ""
+	c.mu.Lock()
+	c.nc = tc
+	c.mu.Unlock()
+	c.isTLS, c.user = true, ""
 	c.br.Reset(tc)
 	c.bw.Reset(tc)
 	return false
