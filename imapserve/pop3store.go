@@ -1,5 +1,3 @@
-// Package imapserve serves the mail store to legacy apps: POP3 (the wire
-// protocol is in imapserve/pop3) and, later, IMAP.
 package imapserve
 
 import (
