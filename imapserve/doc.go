@@ -1,4 +1,6 @@
-// IMAP in package imapserve: how it is built.
+// Package imapserve serves the mail store to legacy apps over IMAP and
+// POP3 (the POP3 wire protocol is in imapserve/pop3; the adapter to the
+// store, NewPOP3Backend, is here).
 //
 // Server serves the store over IMAP4rev1 with go-imap/v2's imapserver doing
 // the wire protocol. Its Serve and ServeTLS accept connections themselves
