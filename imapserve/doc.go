@@ -50,5 +50,4 @@
 // connection id and answers NO [SERVERBUG]; a panic in the middle of a
 // FETCH response closes that connection, as the response cannot be
 // finished.
-
 package imapserve
