@@ -67,6 +67,13 @@ func (p *pins) release(id uint64) bool {
 	return true
 }
 
+// forget drops a blob from the zombies.
+func (p *pins) forget(id uint64) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	delete(p.zombies, id)
+}
+
 // done ends the deletions of a commit, whether it committed or rolled
 // back (then the blob is still there, with its references).
 func (p *pins) done(ids []uint64) {
@@ -88,8 +95,14 @@ func (s *Store) reapZombie(id uint64) {
 			return nil
 		}
 		rec, err := decodeBlobRecord(v)
-		if err != nil || rec.Refs > 0 {
-			return err // copied again meanwhile, or damaged: leave it
+		if err != nil {
+			return err // damaged: Check's business
+		}
+		if rec.Refs > 0 {
+			// The expunge that made it a zombie was rolled back (a group
+			// commit member failed): it is a live body again.
+			c.pins.forget(id)
+			return nil
 		}
 		if !c.pins.release(id) {
 			return nil // opened again meanwhile: the next Close reaps it
