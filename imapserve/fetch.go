@@ -50,7 +50,7 @@ func (s *session) Fetch(w *imapserver.FetchWriter, numSet imap.NumSet, options *
 		return s.storeErr("fetch", err)
 	}
 	if options.Flags {
-		if err := v.announceKeywords(infos); err != nil {
+		if err := v.announceKeywords(infos, s.writeMailboxFlags); err != nil {
 			return err
 		}
 	}

@@ -3,6 +3,7 @@ package imapserve
 import (
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/maildock/maildock/mailstore"
@@ -55,9 +56,16 @@ func newHub(store *mailstore.Store, log *slog.Logger) *hub {
 	return h
 }
 
+// testHookHubLag, if set, runs before the hub hands out each batch of
+// changes: tests make the hub late with it.
+var testHookHubLag atomic.Pointer[func()]
+
 func (h *hub) run() {
 	defer close(h.done)
 	for range h.sub.C() {
+		if hook := testHookHubLag.Load(); hook != nil {
+			(*hook)()
+		}
 		changes, resync := h.sub.Changes()
 		h.mu.Lock()
 		if resync {

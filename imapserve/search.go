@@ -381,12 +381,15 @@ func (mc *searchMsg) headerHas(name, value string) (bool, error) {
 			return true, nil
 		}
 	}
-	if needle == "" {
-		return false, nil
-	}
 	// FROM, TO, CC and BCC also match the parsed addresses, so that
 	// "<user (comment)@ (comment) example.org>" is found as
-	// user@example.org, and a group by its name (as Dovecot searches).
+	// user@example.org (as Dovecot searches). Only a needle spanning the
+	// "@" can match there and not in the field's text (names, group names
+	// and either side of an address are in the text), so other searches
+	// do not read the structure of every message they do not match.
+	if !strings.Contains(needle, "@") {
+		return false, nil
+	}
 	var list func(*structure.Envelope) []structure.Address
 	switch name {
 	case "from":

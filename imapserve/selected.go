@@ -197,7 +197,7 @@ func (s *session) Store(w *imapserver.FetchWriter, numSet imap.NumSet, flags *im
 }
 
 func (s *session) writeStoreResult(w *imapserver.FetchWriter, v *view, numSet imap.NumSet, silent bool, infos []mailstore.MessageInfo, changed map[uint32]bool, asked int) error {
-	if err := v.announceKeywords(infos); err != nil {
+	if err := v.announceKeywords(infos, s.writeMailboxFlags); err != nil {
 		return err
 	}
 	if !silent {

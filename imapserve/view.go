@@ -166,11 +166,11 @@ func (v *view) learnKeywords(flags []string) {
 }
 
 // announceKeywords learns the keywords of infos and, if one is new to the
-// client, sends FLAGS at once: a FETCH response must not carry a keyword
-// the client was not told of (RFC 3501 section 7.2.6). STORE and FETCH
-// write their FETCH responses before the command's Poll, so this cannot
-// wait for it.
-func (v *view) announceKeywords(infos []mailstore.MessageInfo) error {
+// client, sends FLAGS with write at once: a FETCH response must not carry
+// a keyword the client was not told of (RFC 3501 section 7.2.6). Updates
+// write with their UpdateWriter; STORE and FETCH, whose FETCH responses
+// come before the command's Poll, with session.writeMailboxFlags.
+func (v *view) announceKeywords(infos []mailstore.MessageInfo, write func([]imap.Flag) error) error {
 	for i := range infos {
 		v.learnKeywords(infos[i].Flags)
 	}
@@ -178,7 +178,7 @@ func (v *view) announceKeywords(infos []mailstore.MessageInfo) error {
 		return nil
 	}
 	v.flagsNew = false
-	return v.s.writeMailboxFlags(v.mailboxFlags())
+	return write(v.mailboxFlags())
 }
 
 var systemFlags = []imap.Flag{imap.FlagAnswered, imap.FlagFlagged, imap.FlagDeleted, imap.FlagSeen, imap.FlagDraft}
@@ -441,15 +441,9 @@ func (v *view) sync(w *imapserver.UpdateWriter, allowExpunge bool) error {
 		if err != nil && !errors.Is(err, mailstore.ErrNotFound) {
 			return v.s.storeErr("sync flags", err)
 		}
-		for i := range infos {
-			v.learnKeywords(infos[i].Flags)
-		}
 	}
-	if v.flagsNew {
-		v.flagsNew = false
-		if err := w.WriteMailboxFlags(v.mailboxFlags()); err != nil {
-			return err
-		}
+	if err := v.announceKeywords(infos, w.WriteMailboxFlags); err != nil {
+		return err
 	}
 	freshSet := map[uint32]bool{}
 	for _, uid := range fresh {
