@@ -41,18 +41,26 @@ func parseFlags(fs *flag.FlagSet, args []string) error {
 	return nil
 }
 
+// loadConfig loads the --config a command requires.
+func loadConfig(fs *flag.FlagSet, path string) (*configs.Config, error) {
+	if path == "" {
+		fmt.Fprintf(fs.Output(), "maildock %s: --config FILE is required\n", fs.Name())
+		fs.Usage()
+		return nil, errUsage
+	}
+	return configs.Load(path)
+}
+
 func cmdCheck(args []string, stdout, stderr io.Writer) error {
 	fs := newFlags("check", "--config FILE", stderr)
 	path := fs.String("config", "", "config file to check (required)")
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "maildock check: --config FILE is required")
-		fs.Usage()
-		return errUsage
+	cfg, err := loadConfig(fs, *path)
+	if errors.Is(err, errUsage) {
+		return err
 	}
-	cfg, err := configs.Load(*path)
 	if err != nil {
 		// Every problem, one per line, FILE:LINE: message.
 		fmt.Fprintln(stderr, strings.TrimRight(err.Error(), "\n"))

@@ -72,16 +72,6 @@ func parseWithArgs(fs *flag.FlagSet, args []string, names ...string) ([]string, 
 	return pos, nil
 }
 
-// loadConfig loads the --config a command requires.
-func loadConfig(fs *flag.FlagSet, path string) (*configs.Config, error) {
-	if path == "" {
-		fmt.Fprintf(fs.Output(), "maildock %s: --config FILE is required\n", fs.Name())
-		fs.Usage()
-		return nil, errUsage
-	}
-	return configs.Load(path)
-}
-
 // syncFile fsyncs a file that is already written and closed.
 func syncFile(path string) error {
 	f, err := os.OpenFile(path, os.O_RDWR, 0)

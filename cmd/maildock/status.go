@@ -12,7 +12,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"github.com/maildock/maildock/configs"
 	"github.com/maildock/maildock/mailstore"
 )
 
@@ -93,12 +92,7 @@ func cmdStatus(args []string, stdout, stderr io.Writer) error {
 	if err := parseFlags(fs, args); err != nil {
 		return err
 	}
-	if *path == "" {
-		fmt.Fprintln(stderr, "maildock status: --config FILE is required")
-		fs.Usage()
-		return errUsage
-	}
-	cfg, err := configs.Load(*path)
+	cfg, err := loadConfig(fs, *path)
 	if err != nil {
 		return err
 	}
