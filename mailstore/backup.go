@@ -96,21 +96,11 @@ func (s *Store) Summary() (Summary, error) {
 			if mbs == nil {
 				return nil
 			}
-			return mbs.ForEachBucket(func(name []byte) error {
-				sum.Mailboxes++
-				msgs := mbs.Bucket(name).Bucket(bucketMsgs)
-				if msgs == nil {
-					return nil
-				}
-				return msgs.ForEach(func(k, v []byte) error {
-					rec, err := decodeMsgRecord(v)
-					if err != nil {
-						return fmt.Errorf("%s/%s uid %d: %w", acct, name, getU32(k), err)
-					}
-					sum.Messages++
-					sum.Bytes += rec.Size
-					return nil
-				})
+			mbs.ForEachBucket(func([]byte) error { sum.Mailboxes++; return nil })
+			return forEachMessage(tx, string(acct), func(_ string, _ uint32, rec msgRecord) error {
+				sum.Messages++
+				sum.Bytes += rec.Size
+				return nil
 			})
 		})
 	})

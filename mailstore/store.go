@@ -222,6 +222,8 @@ func (s *Store) view(fn func(tx *bolt.Tx) error) error {
 	return s.db.View(fn)
 }
 
+var errCheckRollback = errors.New("mailstore: check: rolled back")
+
 // Check runs bbolt's consistency check and this package's own invariants,
 // returning every problem found. bbolt's check reads the shared freelist,
 // which is safe only with no commit running alongside (bbolt's Tx.Check):
@@ -241,7 +243,14 @@ func (s *Store) Check(ctx context.Context) []error {
 	if s.db.IsReadOnly() {
 		err = s.view(check)
 	} else {
-		_, err = s.update(ctx, 0, func(c *commitCtx) error { return check(c.tx) })
+		// Rolled back, not committed: checking writes nothing.
+		_, err = s.update(ctx, 0, func(c *commitCtx) error {
+			check(c.tx)
+			return errCheckRollback
+		})
+		if errors.Is(err, errCheckRollback) {
+			err = nil
+		}
 	}
 	if err != nil {
 		errs = append(errs, err)

@@ -13,6 +13,8 @@ import (
 	"sync"
 	"testing"
 	"time"
+
+	bolt "go.etcd.io/bbolt"
 )
 
 // openTestStore opens a store in a temporary directory and checks its
@@ -555,4 +557,46 @@ func TestPing(t *testing.T) {
 	if err := s.Ping(context.Background()); !errors.Is(err, ErrClosed) {
 		t.Errorf("Ping on a closed store: %v, want ErrClosed", err)
 	}
+}
+
+// Check on a writable store finds a broken invariant, and writes nothing
+// (its transaction is rolled back, not committed).
+func TestCheckFindsAndWritesNothing(t *testing.T) {
+	s := openTestStore(t)
+	d := deliver(t, s, sampleMessage(1, 100), Target{Account: "app"})
+	txid := func() (id int) {
+		s.db.View(func(tx *bolt.Tx) error { id = tx.ID(); return nil })
+		return id
+	}
+	if errs := s.Check(context.Background()); len(errs) > 0 {
+		t.Fatalf("check of a sound store: %v", errs)
+	}
+	before := txid()
+	if errs := s.Check(context.Background()); len(errs) > 0 || txid() != before {
+		t.Fatalf("check: %v; transaction id %d -> %d, want unchanged", errs, before, txid())
+	}
+	// Claim a second reference the messages do not hold.
+	err := s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBlobs)
+		rec, err := decodeBlobRecord(b.Get(u64(d[0].Blob)))
+		if err != nil {
+			return err
+		}
+		rec.Refs++
+		return b.Put(u64(d[0].Blob), rec.encode())
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	errs := s.Check(context.Background())
+	if len(errs) != 1 || !strings.Contains(errs[0].Error(), "references") {
+		t.Errorf("check of a wrong reference count: %v", errs)
+	}
+	// Put it right so the cleanup's check passes.
+	s.db.Update(func(tx *bolt.Tx) error {
+		b := tx.Bucket(bucketBlobs)
+		rec, _ := decodeBlobRecord(b.Get(u64(d[0].Blob)))
+		rec.Refs--
+		return b.Put(u64(d[0].Blob), rec.encode())
+	})
 }
